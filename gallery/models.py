@@ -1,0 +1,200 @@
+"""Atelier's data: a Generation (one request, every parameter) and its Images."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+def normalize_prompt(prompt: str) -> str:
+    """The form prompt history groups by: case-folded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", prompt).strip().casefold()
+
+
+def original_upload_to(image: Image, filename: str) -> str:
+    # Content-hashed names: the same bytes get the same name, and a name never changes meaning.
+    return f"u{image.owner_id}/originals/{filename}"
+
+
+def thumbnail_upload_to(image: Image, filename: str) -> str:
+    return f"u{image.owner_id}/thumbnails/{filename}"
+
+
+class GenerationQuerySet(models.QuerySet["Generation"]):
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> GenerationQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def live(self) -> GenerationQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def pending(self) -> GenerationQuerySet:
+        return self.filter(status__in=Generation.PENDING_STATUSES)
+
+
+class Generation(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    PENDING_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELED)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="remixes"
+    )
+    idempotency_key = models.CharField(max_length=64)
+
+    # What the user asked for. Unset options are blank strings here and null/absent on the wire.
+    prompt = models.TextField()
+    prompt_normalized = models.TextField(editable=False)
+    model = models.CharField(max_length=64)
+    size = models.CharField(max_length=16, blank=True)
+    aspect_ratio = models.CharField(max_length=8, blank=True)
+    n = models.PositiveSmallIntegerField(default=1)
+    quality = models.CharField(max_length=16, blank=True)
+    resolution = models.CharField(max_length=8, blank=True)
+    response_format = models.CharField(max_length=16, blank=True)
+    # Options some models take beyond the common set (style, background, ...).
+    extra_params = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+
+    # What was sent and what came back (never the key, never base64 payloads).
+    request_body = models.JSONField(null=True, blank=True)
+    response_created = models.BigIntegerField(null=True, blank=True)
+    usage = models.JSONField(null=True, blank=True)
+    revised_prompt = models.TextField(blank=True)
+
+    # Execution: attempts made, the lease of the worker running it, and when to try next.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    api_ms = models.PositiveIntegerField(null=True, blank=True)
+    download_ms = models.PositiveIntegerField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"], name="generation_idempotency_key_per_owner"
+            ),
+            models.CheckConstraint(
+                condition=Q(n__gte=1) & Q(n__lte=10), name="generation_n_between_1_and_10"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="generation_owner_newest"),
+            models.Index(fields=["owner", "prompt_normalized"], name="generation_owner_prompt"),
+            models.Index(
+                fields=["status", "lease_expires_at"],
+                name="generation_pending_lease",
+                condition=Q(status__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model}: {self.prompt[:60]}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.prompt_normalized = normalize_prompt(self.prompt)
+        if kwargs.get("update_fields") is not None and "prompt" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "prompt_normalized"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+
+class ImageQuerySet(models.QuerySet["Image"]):
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ImageQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def live(self) -> ImageQuerySet:
+        # Trashing a generation trashes its images too, so this needs no join.
+        return self.filter(deleted_at__isnull=True)
+
+
+class Image(models.Model):
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
+    # Denormalised from the generation so a user's grid is one index range scan.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images"
+    )
+    index = models.PositiveSmallIntegerField()
+
+    original = models.ImageField(
+        upload_to=original_upload_to, width_field="width", height_field="height", max_length=255
+    )
+    format = models.CharField(max_length=8)  # "png", "jpeg", "webp", ... read from the bytes
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    thumbnail_small = models.FileField(upload_to=thumbnail_upload_to, max_length=255)
+    thumbnail_large = models.FileField(upload_to=thumbnail_upload_to, max_length=255)
+    placeholder_color = models.CharField(max_length=7, default="#888888")
+    revised_prompt = models.TextField(blank=True)
+
+    is_favorite = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "index"], name="image_one_per_index"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["owner", "-id"],
+                name="image_owner_live_newest",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "-id"],
+                name="image_owner_favorites",
+                condition=Q(deleted_at__isnull=True, is_favorite=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Image {self.index + 1} of generation {self.generation_id}"
+
+    @property
+    def aspect_ratio_css(self) -> str:
+        return f"{self.width} / {self.height}"
