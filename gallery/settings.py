@@ -181,7 +181,9 @@ IMAGES_API_DOWNLOAD_TIMEOUT_SECONDS = float(
     os.environ.get("IMAGES_API_DOWNLOAD_TIMEOUT_SECONDS", "30")
 )
 IMAGES_API_MAX_RETRIES = int(os.environ.get("IMAGES_API_MAX_RETRIES", "2"))
-IMAGES_API_RETRY_AFTER_CAP_SECONDS = float(os.environ.get("IMAGES_API_RETRY_AFTER_CAP_SECONDS", "60"))
+IMAGES_API_RETRY_AFTER_CAP_SECONDS = float(
+    os.environ.get("IMAGES_API_RETRY_AFTER_CAP_SECONDS", "60")
+)
 # Images larger than this many pixels are refused (decompression bombs).
 IMAGES_MAX_PIXELS = int(os.environ.get("IMAGES_MAX_PIXELS", 64_000_000))
 

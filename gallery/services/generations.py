@@ -1,0 +1,424 @@
+"""Orchestration of one generation: create it, run it (call the API, store the images), recover.
+
+The Generation row is the source of truth and a small state machine:
+
+    queued ──claim──▶ running ──▶ succeeded | partial | failed
+       ▲                 │
+       └── retry / lease expired (worker died) ──┘        queued|running ──cancel──▶ canceled
+
+Every transition is one conditional UPDATE, so two workers (or a worker and a cancel) can never
+both win, on SQLite or PostgreSQL. The task queue only carries ids: a lost or duplicated task is
+harmless, because a task that cannot claim its generation does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from gallery.models import Generation
+from gallery.services import images, images_api
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+# A queued generation whose task was lost (the process died between commit and enqueue) is
+# enqueued again after this long; a duplicate task is harmless, a lost one is not.
+QUEUED_GRACE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """What the user chose, already validated against the model catalog by GenerateForm."""
+
+    prompt: str
+    model: str
+    n: int = 1
+    size: str = ""
+    aspect_ratio: str = ""
+    quality: str = ""
+    resolution: str = ""
+    response_format: str = ""
+    style: str = ""
+
+    @classmethod
+    def from_generation(cls, generation: Generation) -> GenerationParams:
+        return cls(
+            prompt=generation.prompt,
+            model=generation.model,
+            n=generation.n,
+            size=generation.size,
+            aspect_ratio=generation.aspect_ratio,
+            quality=generation.quality,
+            resolution=generation.resolution,
+            response_format=generation.response_format,
+            style=generation.extra_params.get("style", ""),
+        )
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+def create_generation(
+    *,
+    user: AbstractBaseUser,
+    params: GenerationParams,
+    idempotency_key: str,
+    parent: Generation | None = None,
+) -> tuple[Generation, bool]:
+    """Create a queued generation and enqueue its task when the transaction commits.
+
+    The same idempotency key (a double click, a resubmitted form) returns the first generation.
+    """
+    defaults = {
+        "prompt": params.prompt,
+        "model": params.model,
+        "n": params.n,
+        "size": params.size,
+        "aspect_ratio": params.aspect_ratio,
+        "quality": params.quality,
+        "resolution": params.resolution,
+        "response_format": params.response_format,
+        "extra_params": {"style": params.style} if params.style else {},
+        "parent": parent,
+        "lease_expires_at": timezone.now() + QUEUED_GRACE,
+    }
+    try:
+        with transaction.atomic():
+            generation, created = Generation.objects.get_or_create(
+                owner=user, idempotency_key=idempotency_key, defaults=defaults
+            )
+            if created:
+                enqueue(generation_id=generation.pk)
+    except IntegrityError:
+        # Two requests with one key raced past get_or_create: the other one created it.
+        generation, created = (
+            Generation.objects.get(owner=user, idempotency_key=idempotency_key),
+            False,
+        )
+    return generation, created
+
+
+def enqueue(*, generation_id: int, delay_seconds: float = 0) -> None:
+    """Enqueue the generation's task once the surrounding transaction commits."""
+    from gallery.tasks import run_generation  # tasks import this module
+
+    def send() -> None:
+        task = run_generation
+        if delay_seconds > 0:
+            task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
+        task.enqueue(generation_id=generation_id)
+
+    transaction.on_commit(send, robust=False)
+
+
+def cancel_generation(*, generation: Generation) -> bool:
+    """Cancel a queued or running generation. A running API call finishes, but nothing is kept."""
+    canceled = Generation.objects.filter(
+        pk=generation.pk, status__in=Generation.PENDING_STATUSES
+    ).update(
+        status=Generation.Status.CANCELED,
+        finished_at=timezone.now(),
+        lease_owner="",
+        lease_expires_at=None,
+        error_kind="canceled",
+        error_message="Canceled.",
+    )
+    generation.refresh_from_db()
+    return bool(canceled)
+
+
+def retry_generation(*, generation: Generation) -> bool:
+    """Put a failed or canceled generation back in the queue with a fresh attempt budget."""
+    with transaction.atomic():
+        requeued = Generation.objects.filter(
+            pk=generation.pk,
+            status__in=[Generation.Status.FAILED, Generation.Status.CANCELED],
+        ).update(
+            status=Generation.Status.QUEUED,
+            attempts=0,
+            error_kind="",
+            error_message="",
+            started_at=None,
+            finished_at=None,
+            lease_owner="",
+            lease_expires_at=timezone.now() + QUEUED_GRACE,
+        )
+        if requeued:
+            enqueue(generation_id=generation.pk)
+    generation.refresh_from_db()
+    return bool(requeued)
+
+
+def requeue_stale_generations() -> int:
+    """Put back in the queue every pending generation whose lease expired; return how many.
+
+    A running generation's lease expires when its worker died; a queued one's when its task
+    was lost. Claims are conditional, so a generation that is in fact still alive is safe.
+    """
+    now = timezone.now()
+    stale_ids = list(
+        Generation.objects.pending()
+        .filter(lease_expires_at__lt=now)
+        .values_list("pk", flat=True)[:500]
+    )
+    requeued = 0
+    for generation_id in stale_ids:
+        with transaction.atomic():
+            changed = Generation.objects.filter(
+                pk=generation_id,
+                status__in=Generation.PENDING_STATUSES,
+                lease_expires_at__lt=now,
+            ).update(
+                status=Generation.Status.QUEUED,
+                lease_owner="",
+                lease_expires_at=now + QUEUED_GRACE,
+            )
+            if changed:
+                enqueue(generation_id=generation_id)
+                requeued += changed
+    if requeued:
+        logger.warning("Re-queued %d generation(s) whose worker or task was lost", requeued)
+    return requeued
+
+
+def claim_generation(*, generation_id: int, worker_id: str) -> Generation | None:
+    """Take the generation for this worker, or return None when it is not ours to run."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
+    claimed = Generation.objects.filter(pk=generation_id, status=Generation.Status.QUEUED).update(
+        status=Generation.Status.RUNNING,
+        lease_owner=worker_id,
+        lease_expires_at=now + lease,
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return None
+    generation = Generation.objects.select_related("owner").get(pk=generation_id)
+    if generation.started_at is None:
+        generation.started_at = now
+        generation.save(update_fields=["started_at"])
+    return generation
+
+
+@contextmanager
+def held_lease(*, generation_id: int, worker_id: str) -> Iterator[None]:
+    """Renew the generation's lease in the background for as long as the work runs."""
+    stop = threading.Event()
+    lease_seconds = settings.GENERATION_LEASE_SECONDS
+
+    def renew() -> None:
+        try:
+            while not stop.wait(max(0.2, lease_seconds / 3)):
+                Generation.objects.filter(
+                    pk=generation_id,
+                    status=Generation.Status.RUNNING,
+                    lease_owner=worker_id,
+                ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+        except Exception:
+            logger.exception("Renewing the lease of generation %s failed", generation_id)
+        finally:
+            connection.close()
+
+    renewer = threading.Thread(target=renew, name=f"lease-{generation_id}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
+    """Run one generation to its end state; returns the status it ended in (for the task log)."""
+    worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
+    generation = claim_generation(generation_id=generation_id, worker_id=worker_id)
+    if generation is None:
+        return "skipped"
+    if generation.attempts > settings.GENERATION_MAX_ATTEMPTS:
+        return _finish(
+            generation,
+            worker_id,
+            status=Generation.Status.FAILED,
+            error_kind="gave_up",
+            error_message=(
+                f"This generation was interrupted {generation.attempts - 1} times, so Atelier "
+                "stopped trying. Press Retry to try again."
+            ),
+        )
+    try:
+        with held_lease(generation_id=generation.pk, worker_id=worker_id):
+            return _call_and_store(generation, worker_id)
+    except images_api.ImagesAPIError as error:
+        return _handle_api_error(generation, worker_id, error)
+    except Exception:
+        logger.exception("Generation %s failed unexpectedly", generation.pk)
+        return _finish(
+            generation,
+            worker_id,
+            status=Generation.Status.FAILED,
+            error_kind="internal",
+            error_message="Something went wrong on our side. Press Retry to try again.",
+        )
+    finally:
+        close_old_connections()
+
+
+def _image_request(generation: Generation) -> images_api.ImageRequest:
+    params = GenerationParams.from_generation(generation)
+    return images_api.ImageRequest(
+        model=params.model,
+        prompt=params.prompt,
+        n=params.n,
+        size=params.size,
+        aspect_ratio=params.aspect_ratio,
+        quality=params.quality,
+        resolution=params.resolution,
+        response_format=params.response_format,
+        style=params.style,
+    )
+
+
+def _call_and_store(generation: Generation, worker_id: str) -> str:
+    result = images_api.generate(request=_image_request(generation))
+    generation.refresh_from_db(fields=["status"])
+    if generation.status != Generation.Status.RUNNING:
+        return str(generation.status)  # canceled while the API worked: keep nothing
+
+    problems: list[str] = []
+    stored = 0
+    revised_prompts: list[str] = []
+    for result_image in result.images:
+        position = result_image.index + 1
+        if result_image.revised_prompt and result_image.revised_prompt not in revised_prompts:
+            revised_prompts.append(result_image.revised_prompt)
+        if result_image.error is not None or result_image.data is None:
+            reason = result_image.error.user_message if result_image.error else "no data came back"
+            problems.append(f"Image {position}: {reason}")
+            continue
+        try:
+            images.store_image(
+                generation=generation,
+                index=result_image.index,
+                data=result_image.data,
+                revised_prompt=result_image.revised_prompt,
+            )
+        except images.InvalidImageError as error:
+            problems.append(f"Image {position}: {error}")
+            continue
+        stored += 1
+    if result.missing:
+        problems.insert(
+            0, f"The service returned {len(result.images)} of the {generation.n} images asked for."
+        )
+
+    if stored == 0:
+        status, kind = Generation.Status.FAILED, "no_images"
+        problems.insert(0, "No usable image came back.")
+    elif stored < generation.n:
+        status, kind = Generation.Status.PARTIAL, "partial"
+    else:
+        status, kind = Generation.Status.SUCCEEDED, ""
+    return _finish(
+        generation,
+        worker_id,
+        status=status,
+        error_kind=kind,
+        error_message=" ".join(problems),
+        request_body=_stored_request_body(result.request_bodies),
+        response_created=result.created,
+        usage=result.usage,
+        revised_prompt="\n".join(revised_prompts),
+        api_ms=result.api_ms,
+        download_ms=result.download_ms,
+    )
+
+
+def _stored_request_body(bodies: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    return bodies[0] if len(bodies) == 1 else bodies
+
+
+def retry_delay_seconds(*, attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter between attempts, or what the server asked for."""
+    if retry_after is not None:
+        return min(retry_after, settings.IMAGES_API_RETRY_AFTER_CAP_SECONDS)
+    base = min(60.0, 5.0 * 2 ** max(0, attempt - 1))
+    return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not security
+
+
+def _handle_api_error(
+    generation: Generation, worker_id: str, error: images_api.ImagesAPIError
+) -> str:
+    logger.warning(
+        "Generation %s: images API %s error (status %s, request id %s): %s",
+        generation.pk,
+        error.kind,
+        error.status,
+        error.request_id or "-",
+        error.user_message,
+    )
+    if error.retriable and generation.attempts < settings.GENERATION_MAX_ATTEMPTS:
+        delay = retry_delay_seconds(attempt=generation.attempts, retry_after=error.retry_after)
+        with transaction.atomic():
+            requeued = Generation.objects.filter(
+                pk=generation.pk, status=Generation.Status.RUNNING, lease_owner=worker_id
+            ).update(
+                status=Generation.Status.QUEUED,
+                lease_owner="",
+                lease_expires_at=timezone.now() + timedelta(seconds=delay) + QUEUED_GRACE,
+                error_kind=error.kind,
+                error_message=f"{error.user_message} Trying again in {delay:.0f} s.",
+            )
+            if requeued:
+                enqueue(generation_id=generation.pk, delay_seconds=delay)
+        return "retrying"
+    return _finish(
+        generation,
+        worker_id,
+        status=Generation.Status.FAILED,
+        error_kind=error.kind,
+        error_message=error.user_message,
+    )
+
+
+def _finish(generation: Generation, worker_id: str, *, status: str, **fields: Any) -> str:
+    """Record the end state, unless the generation was canceled or taken over meanwhile."""
+    updated = Generation.objects.filter(
+        pk=generation.pk, status=Generation.Status.RUNNING, lease_owner=worker_id
+    ).update(
+        status=status,
+        finished_at=timezone.now(),
+        lease_owner="",
+        lease_expires_at=None,
+        **fields,
+    )
+    if not updated:
+        generation.refresh_from_db(fields=["status"])
+        return str(generation.status)
+    return status
+
+
+def wait_for(*, generation_id: int, timeout: float) -> Generation:
+    """Poll until the generation finishes (for commands and tests that run a real worker)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        generation = Generation.objects.get(pk=generation_id)
+        if generation.is_finished or time.monotonic() > deadline:
+            return generation
+        time.sleep(0.1)

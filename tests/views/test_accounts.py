@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signup_creates_the_account_logs_in_and_lands_on_the_gallery(client):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "grace",
+            "password1": "a-long-unusual-pass-42",
+            "password2": "a-long-unusual-pass-42",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain == [(reverse("gallery:index"), 302)]
+    assert response.context["user"].get_username() == "grace"
+    assert b"Nothing here yet" in response.content
+    assert get_user_model().objects.filter(username="grace").exists()
+
+
+def test_signup_with_a_taken_username_says_so_in_place(client, user):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": user.username,
+            "password1": "a-long-unusual-pass-42",
+            "password2": "a-long-unusual-pass-42",
+        },
+    )
+    assert response.status_code == 200
+    assert "A user with that username already exists." in response.content.decode()
+
+
+def test_signup_with_a_weak_password_says_why(client):
+    response = client.post(
+        reverse("signup"), {"username": "grace", "password1": "12345678", "password2": "12345678"}
+    )
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "This password is too common." in content
+    assert "This password is entirely numeric." in content
+    assert not get_user_model().objects.filter(username="grace").exists()
+
+
+def test_signup_with_mismatched_passwords(client):
+    response = client.post(
+        reverse("signup"),
+        {"username": "grace", "password1": "a-long-unusual-pass-42", "password2": "another-one-43"},
+    )
+    assert "The two password fields" in response.content.decode()
+
+
+def test_login_with_a_wrong_password_says_so(client, user):
+    response = client.post(reverse("login"), {"username": user.username, "password": "nope"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_login_returns_to_the_page_asked_for(client, user, password):
+    response = client.post(
+        reverse("login") + "?next=/prompts/",
+        {"username": user.username, "password": password, "next": "/prompts/"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/prompts/"
+
+
+def test_pages_require_login_and_come_back_after_it(client):
+    response = client.get(reverse("gallery:index"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login") + "?next=/"
+
+
+def test_logged_in_user_sees_an_empty_gallery_with_a_first_run_message(user_client):
+    response = user_client.get(reverse("gallery:index"))
+    assert response.status_code == 200
+    assert "Nothing here yet" in response.content.decode()
+
+
+def test_logout_needs_post_and_ends_the_session(user_client):
+    response = user_client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert user_client.get(reverse("gallery:index")).status_code == 302
+
+
+def test_change_password(user_client, user, password):
+    response = user_client.post(
+        reverse("password_change"),
+        {
+            "old_password": password,
+            "new_password1": "an-even-longer-pass-99",
+            "new_password2": "an-even-longer-pass-99",
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("an-even-longer-pass-99")
+
+
+def test_change_password_with_a_wrong_old_password(user_client):
+    response = user_client.post(
+        reverse("password_change"),
+        {
+            "old_password": "wrong",
+            "new_password1": "x-9-long-pass",
+            "new_password2": "x-9-long-pass",
+        },
+    )
+    assert "Your old password was entered incorrectly" in response.content.decode()
+
+
+def test_static_files_are_served_and_htmx_comes_from_django_htmx(user_client):
+    content = user_client.get(reverse("gallery:index")).content.decode()
+    assert "/static/django_htmx/htmx-2.min.js" in content
+    assert 'hx-headers=\'{"x-csrftoken": "' in content
+    assert "/static/gallery/app.css" in content
