@@ -1,0 +1,573 @@
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from django.core.files.storage import FileSystemStorage
+from django.db import IntegrityError
+
+from gallery.models import Generation, Image
+from gallery.services import images
+from tests.images import (
+    make_decompression_bomb_png,
+    make_image_bytes,
+    open_image,
+    pixels_of,
+    png_chunk,
+)
+
+GALLERY = Path(__file__).resolve().parents[2] / "gallery"
+
+
+@pytest.fixture
+def generation(user) -> Generation:
+    return Generation.objects.create(
+        owner=user, idempotency_key="key-1", prompt="a red fox in the snow", model="demo", n=4
+    )
+
+
+def files_under(root: Path) -> set[str]:
+    """Every file below root, temporary ones included, as paths relative to it."""
+    if not root.exists():
+        return set()
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+
+
+def stored_names(image: Image) -> set[str]:
+    # A tiny flat picture can encode to the same bytes at both thumbnail settings, and then
+    # both fields name one file.
+    return {image.original.name, image.thumbnail_small.name, image.thumbnail_large.name}
+
+
+def read(field_file) -> bytes:
+    with field_file.open("rb") as handle:
+        return handle.read()
+
+
+def close_to(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 24) -> bool:
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+# --- The demo drawing -------------------------------------------------------------------------
+
+
+def test_demo_image_is_the_same_png_for_the_same_prompt_and_index():
+    first = images.draw_demo_image(prompt="a lighthouse", index=1, width=320, height=200)
+    again = images.draw_demo_image(prompt="a lighthouse", index=1, width=320, height=200)
+
+    assert first == again
+    assert open_image(first).format == "PNG"
+
+
+def test_demo_images_differ_across_index_and_prompt():
+    drawings = {
+        images.draw_demo_image(prompt=prompt, index=index, width=160, height=120)
+        for prompt in ("a lighthouse", "一座灯塔")
+        for index in range(3)
+    }
+
+    assert len(drawings) == 6
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1024, 1024), (1792, 1024), (784, 1168), (50, 900)])
+def test_demo_image_has_exactly_the_size_asked_for(size):
+    data = images.draw_demo_image(
+        prompt="a lighthouse at dusk", index=0, width=size[0], height=size[1]
+    )
+
+    assert open_image(data).size == size
+
+
+def test_demo_image_is_not_flat():
+    image = open_image(
+        images.draw_demo_image(prompt="a lighthouse", index=0, width=256, height=256)
+    )
+
+    assert len(image.getcolors(maxcolors=256 * 256) or range(65536)) > 100
+
+
+@pytest.mark.parametrize("size", [(0, 10), (10, 0), (-5, 10), (10_000, 10)])
+def test_demo_image_refuses_impossible_sizes(size):
+    with pytest.raises(ValueError, match="pixels a side"):
+        images.draw_demo_image(prompt="x", index=0, width=size[0], height=size[1])
+
+
+# --- Storing results --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pillow_format", "stored_format", "extension"),
+    [("PNG", "png", "png"), ("JPEG", "jpeg", "jpg"), ("WEBP", "webp", "webp")],
+)
+def test_store_image_records_and_saves_each_format(
+    generation, media_root, pillow_format, stored_format, extension
+):
+    data = make_image_bytes(format=pillow_format, size=(64, 48))
+
+    image = images.store_image(
+        generation=generation, index=2, data=data, revised_prompt="a red fox, snowing"
+    )
+
+    image.refresh_from_db()
+    digest = hashlib.sha256(data).hexdigest()
+    assert image.generation == generation
+    assert image.owner == generation.owner
+    assert image.index == 2
+    assert (image.format, image.width, image.height) == (stored_format, 64, 48)
+    assert (image.bytes, image.sha256) == (len(data), digest)
+    assert image.revised_prompt == "a red fox, snowing"
+    assert image.original.name == f"u{generation.owner_id}/originals/{digest}.{extension}"
+    assert read(image.original) == data
+    for thumbnail in (image.thumbnail_small, image.thumbnail_large):
+        content = read(thumbnail)
+        assert thumbnail.name == (
+            f"u{generation.owner_id}/thumbnails/{hashlib.sha256(content).hexdigest()}.webp"
+        )
+        assert open_image(content).format == "WEBP"
+        assert open_image(content).size == (64, 48)  # never enlarged
+    assert re.fullmatch(r"#[0-9a-f]{6}", image.placeholder_color)
+    assert files_under(media_root) == stored_names(image)
+
+
+def test_preparing_the_same_bytes_gives_the_same_files():
+    for data in (make_image_bytes(), make_image_bytes(size=(900, 700), noisy=True)):
+        first = images.prepare_image(data=data, index=0)
+        assert all(images.prepare_image(data=data, index=0) == first for _ in range(5))
+
+
+def test_the_format_comes_from_the_bytes_not_from_a_name(generation):
+    image = images.store_image(
+        generation=generation, index=0, data=make_image_bytes(format="JPEG", size=(40, 30))
+    )
+
+    assert image.format == "jpeg"
+    assert image.original.name.endswith(".jpg")
+
+
+@pytest.mark.parametrize(
+    ("size", "small", "large"),
+    [
+        ((2000, 1000), (384, 192), (1280, 640)),
+        ((1000, 3000), (128, 384), (427, 1280)),
+        ((1024, 1024), (384, 384), (1024, 1024)),
+    ],
+)
+def test_thumbnails_fit_their_boxes_keeping_the_aspect_ratio(generation, size, small, large):
+    image = images.store_image(generation=generation, index=0, data=make_image_bytes(size=size))
+
+    assert (image.width, image.height) == size
+    assert open_image(read(image.thumbnail_small)).size == small
+    assert open_image(read(image.thumbnail_large)).size == large
+
+
+def test_placeholder_is_the_average_colour(generation):
+    data = make_image_bytes(size=(100, 100), color=(200, 80, 40))  # right half (20, 40, 220)
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    colour = tuple(int(image.placeholder_color[i : i + 2], 16) for i in (1, 3, 5))
+    assert close_to(colour, (110, 60, 130), tolerance=3)
+
+
+def test_transparent_png_keeps_its_alpha_and_its_visible_colour(generation):
+    data = make_image_bytes(size=(64, 64), mode="RGBA", color=(0, 0, 0, 0))
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert open_image(read(image.thumbnail_small)).mode == "RGBA"
+    # Transparent black pixels do not count: the placeholder is the visible blue.
+    colour = tuple(int(image.placeholder_color[i : i + 2], 16) for i in (1, 3, 5))
+    assert close_to(colour, (20, 40, 220), tolerance=3)
+
+
+def test_wholly_transparent_image_gets_the_neutral_placeholder(generation):
+    transparent = open_image(make_image_bytes(size=(32, 32), mode="RGBA")).copy()
+    transparent.putalpha(0)
+    out = io.BytesIO()
+    transparent.save(out, format="PNG")
+
+    image = images.store_image(generation=generation, index=0, data=out.getvalue())
+
+    assert image.placeholder_color == images.DEFAULT_PLACEHOLDER_COLOR
+
+
+def test_sixteen_bit_greyscale_png_is_not_clipped_to_white(generation):
+    grey = open_image(make_image_bytes(size=(16, 16), mode="L", color=128)).convert("I")
+    wide = grey.point(lambda level: level * 256).convert("I;16")  # 128 becomes 32768
+    out = io.BytesIO()
+    wide.save(out, format="PNG")
+    assert open_image(out.getvalue()).mode == "I;16"
+
+    image = images.store_image(generation=generation, index=0, data=out.getvalue())
+
+    left_pixel = open_image(read(image.thumbnail_small)).convert("RGB").getpixel((2, 8))
+    assert close_to(left_pixel, (128, 128, 128), tolerance=4)
+
+
+def test_exif_rotated_jpeg_is_recorded_and_thumbnailed_upright(generation, media_root):
+    # Stored 64x48, left half orange; orientation 6 means "turn 90 degrees clockwise to show",
+    # so it displays 48x64 with the orange half on top.
+    data = make_image_bytes(format="JPEG", size=(64, 48), exif_orientation=6)
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert (image.width, image.height) == (48, 64)
+    assert read(image.original) == data  # kept byte for byte, orientation tag included
+    for thumbnail in (image.thumbnail_small, image.thumbnail_large):
+        upright = open_image(read(thumbnail))
+        assert upright.size == (48, 64)
+        assert close_to(upright.convert("RGB").getpixel((24, 6)), (200, 80, 40))
+        assert close_to(upright.convert("RGB").getpixel((24, 58)), (20, 40, 220))
+        # No orientation travels with the upright pixels, or viewers would turn them again.
+        assert upright.getexif().get(0x0112) is None
+
+
+def test_dimensions_given_are_kept_when_the_row_is_loaded_again(generation):
+    data = make_image_bytes(format="JPEG", size=(64, 48), exif_orientation=8)
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    # Django's ImageField would read the raw 64x48 from the file if it were asked to.
+    assert (Image.objects.get(pk=image.pk).width, Image.objects.get(pk=image.pk).height) == (48, 64)
+
+
+# --- Refusing what is not an image we keep ----------------------------------------------------
+
+
+def truncated_png() -> bytes:
+    data = make_image_bytes(size=(128, 128), noisy=True)
+    return data[: len(data) // 2]
+
+
+def truncated_jpeg() -> bytes:
+    data = make_image_bytes(format="JPEG", size=(128, 128), noisy=True, quality=95)
+    return data[: len(data) // 2]
+
+
+def corrupt_png() -> bytes:
+    data = bytearray(make_image_bytes(size=(128, 128), noisy=True))
+    # Keep the header intact and scramble the compressed pixels.
+    data[100:600] = bytes(range(250)) * 2
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("make_data", "reason"),
+    [
+        (lambda: b"", "no data came back"),
+        (lambda: b"<html><body>502 Bad Gateway</body></html>", "not a PNG, JPEG or WebP image"),
+        (lambda: b"\x00" * 300, "not a PNG, JPEG or WebP image"),
+        (lambda: make_image_bytes(format="GIF"), "not a PNG, JPEG or WebP image"),
+        (lambda: make_image_bytes(format="BMP"), "not a PNG, JPEG or WebP image"),
+        (lambda: make_image_bytes()[:40], "not a PNG, JPEG or WebP image"),
+        (truncated_png, "the PNG data is truncated or corrupt"),
+        (truncated_jpeg, "the JPEG data is truncated or corrupt"),
+        (corrupt_png, "the PNG data is truncated or corrupt"),
+        (make_decompression_bomb_png, "more pixels than the limit of 64,000,000"),
+    ],
+    ids=[
+        "empty",
+        "html",
+        "zeros",
+        "gif",
+        "bmp",
+        "header-only",
+        "truncated-png",
+        "truncated-jpeg",
+        "corrupt-png",
+        "bomb",
+    ],
+)
+def test_unusable_data_is_refused_with_a_clear_message_and_nothing_kept(
+    generation, media_root, make_data, reason
+):
+    with pytest.raises(images.InvalidImageError) as raised:
+        images.store_image(generation=generation, index=2, data=make_data())
+
+    assert str(raised.value).startswith("Image 3 could not be read: ")
+    assert reason in str(raised.value)
+    assert reason in raised.value.reason
+    assert raised.value.index == 2
+    assert isinstance(raised.value, ValueError)
+    assert not Image.objects.exists()
+    assert files_under(media_root) == set()
+
+
+def test_images_over_the_configured_pixel_limit_are_refused(generation, settings, media_root):
+    settings.IMAGES_MAX_PIXELS = 1000
+
+    with pytest.raises(images.InvalidImageError, match="it is 40x30 pixels, it has more pixels"):
+        images.store_image(generation=generation, index=0, data=make_image_bytes(size=(40, 30)))
+    images.store_image(generation=generation, index=1, data=make_image_bytes(size=(40, 25)))
+
+    assert list(Image.objects.values_list("index", flat=True)) == [1]
+
+
+# --- Idempotency and crashes ------------------------------------------------------------------
+
+
+def test_storing_the_same_index_again_returns_the_first_image_unchanged(generation, media_root):
+    first = images.store_image(generation=generation, index=0, data=make_image_bytes())
+    files = files_under(media_root)
+
+    again = images.store_image(generation=generation, index=0, data=make_image_bytes())
+    different = images.store_image(
+        generation=generation, index=0, data=make_image_bytes(color=(0, 200, 0))
+    )
+
+    assert again.pk == different.pk == first.pk
+    assert different.sha256 == first.sha256
+    assert Image.objects.count() == 1
+    assert files_under(media_root) == files
+
+
+def test_the_same_bytes_in_two_generations_share_their_files(generation, user, media_root):
+    other = Generation.objects.create(owner=user, idempotency_key="key-2", prompt="x", model="demo")
+    data = make_image_bytes()
+
+    first = images.store_image(generation=generation, index=0, data=data)
+    second = images.store_image(generation=other, index=0, data=data)
+
+    assert first.pk != second.pk
+    assert stored_names(first) == stored_names(second)
+    assert files_under(media_root) == stored_names(first)
+
+
+def test_each_owner_has_their_own_folder(generation, other_user, media_root):
+    theirs = Generation.objects.create(
+        owner=other_user, idempotency_key="key-2", prompt="x", model="demo"
+    )
+    data = make_image_bytes()
+
+    mine = images.store_image(generation=generation, index=0, data=data)
+    other = images.store_image(generation=theirs, index=0, data=data)
+
+    assert {name.split("/")[0] for name in stored_names(mine)} == {f"u{generation.owner_id}"}
+    assert {name.split("/")[0] for name in stored_names(other)} == {f"u{other_user.pk}"}
+    assert files_under(media_root) == stored_names(mine) | stored_names(other)
+
+
+def test_files_left_by_a_crashed_run_are_reused(generation, media_root):
+    data = make_image_bytes()
+    prepared = images.prepare_image(data=data, index=0)
+    # A worker wrote the original, then died before the thumbnails and the row.
+    original_name = f"u{generation.owner_id}/originals/{prepared.sha256}.png"
+    FileSystemStorage(location=media_root).save(original_name, io.BytesIO(data))
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert image.original.name == original_name
+    assert files_under(media_root) == stored_names(image)
+
+
+def test_a_failed_write_leaves_no_file_and_no_row(generation, media_root, monkeypatch):
+    real_save = FileSystemStorage.save
+    calls = []
+
+    def save_then_fail(self, name, content, max_length=None):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_save(self, name, content, max_length)
+
+    monkeypatch.setattr(FileSystemStorage, "save", save_then_fail)
+
+    with pytest.raises(OSError, match="disk full"):
+        images.store_image(generation=generation, index=0, data=make_image_bytes())
+
+    assert not Image.objects.exists()
+    # The original written first is removed again, and no temporary file stays behind.
+    assert files_under(media_root) == set()
+
+
+def test_files_appear_whole_under_their_final_name(generation, media_root, monkeypatch):
+    """The bytes are written to a temporary name and renamed: the final name is never partial."""
+    seen = []
+    real_save = FileSystemStorage._save
+
+    def watch(self, name, content):
+        final = Path(self.path(name))
+        seen.append((final.exists(), Path(content.temporary_file_path()).read_bytes()))
+        return real_save(self, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", watch)
+    data = make_image_bytes(noisy=True)
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert seen[0] == (False, data)
+    assert len(seen) == 3
+    assert files_under(media_root) == stored_names(image)  # no temporary file left
+    assert read(image.original) == data
+
+
+def test_a_concurrent_run_that_stored_the_index_first_wins(generation, media_root, monkeypatch):
+    real_prepare = images.prepare_image
+    winner_data = make_image_bytes(color=(0, 200, 0))
+
+    def prepare_while_another_worker_stores(*, data, index):
+        prepared = real_prepare(data=data, index=index)
+        monkeypatch.setattr(images, "prepare_image", real_prepare)
+        images.store_image(generation=generation, index=index, data=winner_data)
+        return prepared
+
+    monkeypatch.setattr(images, "prepare_image", prepare_while_another_worker_stores)
+
+    image = images.store_image(generation=generation, index=0, data=make_image_bytes())
+
+    assert image.sha256 == hashlib.sha256(winner_data).hexdigest()
+    assert Image.objects.count() == 1
+    # The loser's files went; the winner's stayed.
+    assert files_under(media_root) == stored_names(image)
+
+
+def test_other_integrity_errors_are_not_swallowed(generation, monkeypatch):
+    def fail(*args, **kwargs):
+        raise IntegrityError("FOREIGN KEY constraint failed")
+
+    monkeypatch.setattr(Image, "save", fail)
+
+    with pytest.raises(IntegrityError):
+        images.store_image(generation=generation, index=0, data=make_image_bytes())
+
+
+# --- Provenance in downloads ------------------------------------------------------------------
+
+METADATA = {
+    "Title": "一只狐狸在雪地里 — a fox in the snow",
+    "Software": "Atelier",
+    "atelier:provenance": json.dumps(
+        {"prompt": "一只狐狸在雪地里", "model": "grok-3-image", "n": 2}, ensure_ascii=False
+    ),
+    "model": "grok-3-image",
+}
+
+
+def xmp_values(image) -> dict[str, str]:
+    """Each property of the XMP packet Pillow found, by local name (x-default for Alt lists)."""
+    # defusedxml is not installed, so Image.getxmp() cannot be used; the packet is our own.
+    root = ElementTree.fromstring(image.info["xmp"])  # noqa: S314
+    description = root.find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
+    assert description is not None
+    return {element.tag.split("}")[1]: "".join(element.itertext()) for element in description}
+
+
+def test_png_provenance_is_text_chunks_and_pixels_stay(generation):
+    data = make_image_bytes(format="PNG", size=(64, 48), noisy=True)
+
+    embedded = images.embed_provenance(data=data, image_format="png", metadata=METADATA)
+
+    image = open_image(embedded)
+    assert image.text == METADATA
+    assert pixels_of(embedded) == pixels_of(data)
+    assert b"iTXt" in embedded  # the Chinese values
+    assert png_chunk(b"tEXt", b"Software\x00Atelier") in embedded
+
+
+def test_png_provenance_replaces_earlier_entries_with_the_same_keys():
+    data = make_image_bytes(format="PNG")
+    once = images.embed_provenance(data=data, image_format="png", metadata=METADATA)
+
+    twice = images.embed_provenance(
+        data=once, image_format="PNG", metadata={**METADATA, "Software": "Atelier 2"}
+    )
+
+    assert open_image(twice).text["Software"] == "Atelier 2"
+    assert twice.count(b"Software\x00") == 1
+
+
+@pytest.mark.parametrize(
+    ("pillow_format", "options"),
+    [
+        ("JPEG", {}),
+        ("JPEG", {"exif_orientation": 6}),
+        ("WEBP", {}),
+        ("WEBP", {"lossless": True}),
+        ("WEBP", {"mode": "RGBA", "color": (200, 80, 40, 128)}),
+        ("WEBP", {"exif_orientation": 3}),
+    ],
+    ids=["jpeg", "jpeg-exif", "webp-lossy", "webp-lossless", "webp-alpha", "webp-exif"],
+)
+def test_jpeg_and_webp_provenance_is_xmp_and_pixels_stay(pillow_format, options):
+    data = make_image_bytes(format=pillow_format, size=(64, 48), **options)
+
+    embedded = images.embed_provenance(
+        data=data, image_format=pillow_format.lower(), metadata=METADATA
+    )
+
+    image = open_image(embedded)
+    values = xmp_values(image)
+    assert values["title"] == METADATA["Title"]
+    assert values["CreatorTool"] == "Atelier"
+    assert json.loads(values["provenance"]) == json.loads(METADATA["atelier:provenance"])
+    assert values["model"] == "grok-3-image"
+    assert pixels_of(embedded) == pixels_of(data)
+    assert image.getexif().get(0x0112) == options.get("exif_orientation")
+    # Embedding again replaces the packet instead of adding a second one.
+    again = images.embed_provenance(data=embedded, image_format=pillow_format, metadata=METADATA)
+    assert again.count(b"<x:xmpmeta") == 1
+    assert pixels_of(again) == pixels_of(data)
+
+
+def test_jpeg_xmp_keeps_jfif_and_exif_first():
+    data = make_image_bytes(format="JPEG", exif_orientation=6)
+
+    embedded = images.embed_provenance(data=data, image_format="jpg", metadata=METADATA)
+
+    assert embedded[2:4] == b"\xff\xe0"  # JFIF still right after the start of image
+    assert embedded.index(b"Exif\x00") < embedded.index(b"http://ns.adobe.com/xap/1.0/\x00")
+
+
+def test_jpeg_provenance_too_long_for_one_segment_is_cut():
+    data = make_image_bytes(format="JPEG")
+    prompt = "狐" * 40_000  # 120 kB of UTF-8, twice the segment
+
+    embedded = images.embed_provenance(
+        data=data, image_format="jpeg", metadata={"Title": prompt, "Software": "Atelier"}
+    )
+
+    values = xmp_values(open_image(embedded))
+    assert values["CreatorTool"] == "Atelier"
+    assert values["title"].endswith("…")
+    assert 10_000 < len(values["title"]) < 40_000
+    assert pixels_of(embedded) == pixels_of(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "image_format"),
+    [
+        (make_image_bytes(format="JPEG"), "png"),
+        (make_image_bytes(format="PNG"), "jpeg"),
+        (make_image_bytes(format="PNG"), "webp"),
+        (make_image_bytes(format="PNG"), "gif"),
+        (make_image_bytes(format="PNG")[:20], "png"),
+    ],
+)
+def test_provenance_refuses_data_that_is_not_the_format_named(data, image_format):
+    with pytest.raises(ValueError, match=r"not|cannot|truncated|header"):
+        images.embed_provenance(data=data, image_format=image_format, metadata=METADATA)
+
+
+def test_png_keywords_that_png_cannot_hold_are_refused():
+    with pytest.raises(ValueError, match="PNG text keyword"):
+        images.embed_provenance(
+            data=make_image_bytes(), image_format="png", metadata={"提示": "a fox"}
+        )
+
+
+# --- The rule that keeps Pillow in one module -------------------------------------------------
+
+
+def test_only_the_images_service_imports_pillow():
+    importers = [
+        path.relative_to(GALLERY).as_posix()
+        for path in GALLERY.rglob("*.py")
+        if re.search(r"^\s*(from|import) PIL\b", path.read_text(), flags=re.MULTILINE)
+    ]
+
+    assert importers == ["services/images.py"]
