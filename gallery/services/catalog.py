@@ -1,0 +1,285 @@
+"""The model catalog: which image models Atelier offers, and what each one accepts.
+
+The built-in catalog is `BUILTIN_MODELS`. An operator replaces it without code changes by
+pointing the setting `IMAGES_API_MODELS_FILE` at a JSON file holding a list of models (or an
+object with a "models" list). Each entry has the fields of `ModelSpec`; lists become tuples. An
+entry whose id is a built-in model starts from that model's values, so flipping one switch is
+short:
+
+    [{"id": "grok-3-image", "array_options": false}, {"id": "demo"}]
+
+The file replaces the catalog: only the models it lists are offered, in its order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DIALECTS = ("relay", "openai")
+# The seed's relay and OpenAI both cap one request at 10 images.
+MAX_N = 10
+
+
+class UnknownModel(KeyError):
+    """No model with this id is in the catalog."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    label: str = ""
+    # "relay": the seed's gateway (array options, response_format always sent);
+    # "openai": the standard API (plain strings, only the fields the model accepts).
+    dialect: str = "openai"
+    # The offline demo provider: no HTTP, images drawn locally.
+    demo: bool = False
+    prompt_max_chars: int = 1000
+    sizes: tuple[str, ...] = ()
+    default_size: str = ""
+    aspect_ratios: tuple[str, ...] = ()
+    qualities: tuple[str, ...] = ()
+    resolutions: tuple[str, ...] = ()
+    # Empty: the field is never sent (gpt-image models reject it and always answer b64_json).
+    response_formats: tuple[str, ...] = ()
+    default_response_format: str = ""
+    max_n: int = 1
+    # More images than this in one request are split into several concurrent requests.
+    max_n_per_request: int = 1
+    # aspect_ratio / quality / resolution as arrays of length n (the seed's relay example)
+    # rather than plain strings.
+    array_options: bool = False
+    styles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.id or self.id != self.id.strip():
+            problems.append("an id without surrounding spaces is required")
+        if self.dialect not in DIALECTS:
+            problems.append(f"dialect must be one of {', '.join(DIALECTS)}")
+        if self.dialect == "openai" and self.array_options:
+            problems.append("array_options is a relay dialect switch")
+        if not 1 <= self.max_n <= MAX_N:
+            problems.append(f"max_n must be 1 to {MAX_N}")
+        if not 1 <= self.max_n_per_request <= self.max_n:
+            problems.append("max_n_per_request must be 1 to max_n")
+        if self.prompt_max_chars < 1:
+            problems.append("prompt_max_chars must be positive")
+        if self.default_size and self.default_size not in self.sizes:
+            problems.append("default_size must be one of sizes")
+        if self.default_response_format not in (*self.response_formats, ""):
+            problems.append("default_response_format must be one of response_formats")
+        if self.response_formats and not self.default_response_format:
+            problems.append("default_response_format is required when response_formats is set")
+        for field in ("sizes", "aspect_ratios", "qualities", "resolutions", "response_formats"):
+            if any(not value or value != value.strip() for value in getattr(self, field)):
+                problems.append(f"{field} must hold non-empty values without surrounding spaces")
+        if problems:
+            raise ImproperlyConfigured(f"Image model {self.id!r}: {'; '.join(problems)}.")
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.id
+
+
+RELAY_ASPECT_RATIOS = (
+    "1:1",
+    "3:4",
+    "4:3",
+    "9:16",
+    "16:9",
+    "2:3",
+    "3:2",
+    "9:19.5",
+    "19.5:9",
+    "9:20",
+    "20:9",
+    "1:2",
+    "2:1",
+    "auto",
+)
+RELAY_SIZES = ("960x960", "720x1280", "1280x720", "1168x784", "784x1168")
+
+BUILTIN_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="grok-3-image",
+        label="Grok 3 Image",
+        dialect="relay",
+        prompt_max_chars=1000,
+        sizes=RELAY_SIZES,
+        default_size="960x960",
+        aspect_ratios=RELAY_ASPECT_RATIOS,
+        qualities=("low", "medium", "high"),
+        resolutions=("1k", "2k"),
+        response_formats=("url", "b64_json"),
+        default_response_format="url",
+        max_n=10,
+        max_n_per_request=10,
+        array_options=True,
+    ),
+    ModelSpec(
+        id="gpt-image-1",
+        label="GPT Image 1",
+        dialect="openai",
+        prompt_max_chars=32000,
+        sizes=("1024x1024", "1536x1024", "1024x1536", "auto"),
+        default_size="auto",
+        qualities=("low", "medium", "high", "auto"),
+        max_n=10,
+        max_n_per_request=10,
+    ),
+    ModelSpec(
+        id="dall-e-3",
+        label="DALL·E 3",
+        dialect="openai",
+        prompt_max_chars=4000,
+        sizes=("1024x1024", "1792x1024", "1024x1792"),
+        default_size="1024x1024",
+        qualities=("standard", "hd"),
+        response_formats=("url", "b64_json"),
+        default_response_format="url",
+        # Each image is its own billed request against a tight images-per-minute limit.
+        max_n=4,
+        max_n_per_request=1,
+        styles=("vivid", "natural"),
+    ),
+    ModelSpec(
+        id="dall-e-2",
+        label="DALL·E 2",
+        dialect="openai",
+        prompt_max_chars=1000,
+        sizes=("256x256", "512x512", "1024x1024"),
+        default_size="1024x1024",
+        response_formats=("url", "b64_json"),
+        default_response_format="url",
+        max_n=10,
+        max_n_per_request=10,
+    ),
+    ModelSpec(
+        id="demo",
+        label="Demo (offline)",
+        # Built like the relay's body, so the stored request shows what a real call would send.
+        dialect="relay",
+        demo=True,
+        prompt_max_chars=1000,
+        sizes=RELAY_SIZES,
+        default_size="960x960",
+        aspect_ratios=RELAY_ASPECT_RATIOS,
+        qualities=("low", "medium", "high"),
+        resolutions=("1k", "2k"),
+        max_n=10,
+        max_n_per_request=10,
+        array_options=True,
+    ),
+)
+
+_TUPLE_FIELDS = {
+    field.name for field in dataclasses.fields(ModelSpec) if field.type.startswith("tuple")
+}
+_FIELD_NAMES = {field.name for field in dataclasses.fields(ModelSpec)}
+
+
+def _spec_from_entry(entry: Any, *, position: int, source: str) -> ModelSpec:
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise ImproperlyConfigured(f"{source}: model #{position + 1} needs a string 'id'.")
+    unknown = set(entry) - _FIELD_NAMES
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{source}: model {entry['id']!r} has unknown fields: {', '.join(sorted(unknown))}."
+        )
+    values = dict(entry)
+    for name in _TUPLE_FIELDS & set(values):
+        if not isinstance(values[name], list | tuple) or not all(
+            isinstance(item, str) for item in values[name]
+        ):
+            raise ImproperlyConfigured(
+                f"{source}: model {entry['id']!r}: {name} must be a list of strings."
+            )
+        values[name] = tuple(values[name])
+    builtin = next((spec for spec in BUILTIN_MODELS if spec.id == values["id"]), None)
+    try:
+        if builtin is not None:
+            return dataclasses.replace(builtin, **values)
+        return ModelSpec(**values)
+    except TypeError as error:
+        raise ImproperlyConfigured(f"{source}: model {entry['id']!r}: {error}") from error
+
+
+def _read_models_file(path: str) -> tuple[ModelSpec, ...]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ImproperlyConfigured(f"IMAGES_API_MODELS_FILE {path!r}: {error}") from error
+    entries = document.get("models") if isinstance(document, dict) else document
+    if not isinstance(entries, list) or not entries:
+        raise ImproperlyConfigured(
+            f"IMAGES_API_MODELS_FILE {path!r} must hold a non-empty list of models."
+        )
+    specs = tuple(
+        _spec_from_entry(entry, position=position, source=path)
+        for position, entry in enumerate(entries)
+    )
+    ids = [spec.id for spec in specs]
+    duplicates = sorted({model_id for model_id in ids if ids.count(model_id) > 1})
+    if duplicates:
+        raise ImproperlyConfigured(f"{path}: duplicate model ids: {', '.join(duplicates)}.")
+    return specs
+
+
+@functools.cache
+def _catalog() -> tuple[ModelSpec, ...]:
+    path = getattr(settings, "IMAGES_API_MODELS_FILE", "")
+    return _read_models_file(path) if path else BUILTIN_MODELS
+
+
+def clear_cache() -> None:
+    _catalog.cache_clear()
+
+
+@receiver(setting_changed)
+def _clear_cache_on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "IMAGES_API_MODELS_FILE":
+        clear_cache()
+
+
+def all_models() -> list[ModelSpec]:
+    return list(_catalog())
+
+
+def api_configured() -> bool:
+    return bool(getattr(settings, "IMAGES_API_KEY", ""))
+
+
+def available_models() -> list[ModelSpec]:
+    """The models a user may pick now: with no API key, only the offline demo ones."""
+    if api_configured():
+        return all_models()
+    return [spec for spec in _catalog() if spec.demo]
+
+
+def get_model(model_id: str) -> ModelSpec:
+    for spec in _catalog():
+        if spec.id == model_id:
+            return spec
+    raise UnknownModel(model_id)
+
+
+def default_model() -> ModelSpec:
+    """The first real model when a key is set (catalog order), else the first demo model."""
+    models = available_models()
+    if not models:
+        raise ImproperlyConfigured(
+            "No image model is available: set IMAGES_API_KEY, or keep a demo model in the catalog."
+        )
+    if api_configured():
+        return next((spec for spec in models if not spec.demo), models[0])
+    return models[0]
