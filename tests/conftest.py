@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
+pytest_plugins = ["tests.fake_images_api"]
+
 
 @pytest.fixture(autouse=True)
 def media_root(tmp_path, settings):
