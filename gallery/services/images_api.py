@@ -52,7 +52,7 @@ API_CONNECT_TIMEOUT_SECONDS = 15.0
 # A server that drip-feeds bytes resets the read timeout on every chunk; this bounds the
 # whole download so it cannot hold a worker for ever.
 DOWNLOAD_DEADLINE_FACTOR = 4
-USER_AGENT = "Atelier (+https://github.com/; images)"
+USER_AGENT = "Atelier images client"
 
 OptionValue = str | tuple[str | None, ...]
 
@@ -513,23 +513,19 @@ def _json_or_none(content: bytes) -> Any:
 
 def _error_fields(payload: Any) -> tuple[str, str, str]:
     """(message, code, type) from either error shape: {"error": {...}} or
-    {"error": "text", "code": ...}."""
+    {"error": "text", "code": ...} (and a bare {"message"/"detail": "text"})."""
     if not isinstance(payload, dict):
         return "", "", ""
     error = payload.get("error")
     if isinstance(error, dict):
-        source = error
-        message = error.get("message") or error.get("msg") or ""
+        source, message = error, error.get("message") or error.get("msg")
     else:
         source = payload
-        message = error if isinstance(error, str) else payload.get("message") or ""
+        message = error if isinstance(error, str) else payload.get("message")
+        if not message and isinstance(payload.get("detail"), str):
+            message = payload["detail"]
     code = source.get("code") or payload.get("code") or ""
-    error_type = source.get("type") or ""
-    return (
-        str(message).strip(),
-        str(code).strip() if code is not None else "",
-        str(error_type).strip(),
-    )
+    return str(message or "").strip(), str(code).strip(), str(source.get("type") or "").strip()
 
 
 def _describe_body(content: bytes) -> str:
@@ -623,9 +619,12 @@ def _error_for_response(response: httpx.Response, *, as_status: int = 0) -> Imag
         return AuthError(**common)
     if status == 429:
         retry_after = retry_after_seconds(response.headers)
-        wait = f" Try again in about {retry_after:.0f} seconds." if retry_after else ""
+        if retry_after is not None and retry_after >= 1:
+            wait = f"Try again in about {retry_after:.0f} seconds."
+        else:
+            wait = "Try again shortly."
         return RateLimitedError(
-            f"The image service is busy with too many requests.{wait or ' Try again shortly.'}",
+            f"The image service is busy with too many requests. {wait}",
             retry_after=retry_after,
             **common,
         )
@@ -680,7 +679,7 @@ def _read_success(response: httpx.Response, *, requested: int) -> _CallOutcome:
     common = {"status": response.status_code, "request_id": request_id}
     if payload is None:
         described = _describe_body(content)
-        kind = "an HTML page" if described.startswith("an HTML page") else "incomplete JSON"
+        kind = "an HTML page" if described.startswith("an HTML page") else "broken JSON"
         raise BadResponseError(
             f"The image service sent back {kind} instead of images.", detail=described, **common
         )

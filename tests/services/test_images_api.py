@@ -367,6 +367,9 @@ def test_a_429_that_persists_uses_the_retry_budget_then_is_rate_limited(fake_ima
     assert error.retries == 2
     assert (error.kind, error.status, error.retriable) == ("rate_limited", 429, True)
     assert error.retry_after == pytest.approx(0.05)
+    assert error.user_message == (
+        "The image service is busy with too many requests. Try again shortly."
+    )
 
 
 def test_a_429_asking_for_more_than_the_cap_is_not_waited_for(fake_images_api, settings):
@@ -512,7 +515,7 @@ def test_a_connection_that_cannot_be_made_is_retried_within_the_budget(settings)
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ("truncated", "The image service sent back incomplete JSON instead of images."),
+        ("truncated", "The image service sent back broken JSON instead of images."),
         ("html-200", "The image service sent back an HTML page instead of images."),
         ("empty", "The image service answered but sent no images."),
         ("data-null", "The image service answered but sent no images."),
