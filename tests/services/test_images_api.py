@@ -13,7 +13,10 @@ import dataclasses
 import json
 import logging
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -829,3 +832,36 @@ def test_redact_removes_the_key_and_its_masked_forms(settings):
     assert "abcdefghijklmnop" not in text
     assert "7890" not in text
     assert "whatever-token" not in text
+
+
+def test_the_fake_runs_standalone_with_faults_chosen_by_the_prompt():
+    # How browser tests with a real worker process use it: no in-process access at all.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_images_api", "--port", "0"],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        base_url = line.removeprefix("Fake images API listening on ").strip()
+        assert base_url.startswith("http://127.0.0.1:"), line
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            faulty = client.post(
+                "/v1/images/generations", json={"model": "grok-3-image", "prompt": "[fault:500]"}
+            )
+            happy = client.post(
+                "/v1/images/generations",
+                json={"model": "grok-3-image", "prompt": "a cat", "size": "720x1280"},
+            )
+            image = client.get(happy.json()["data"][0]["url"])
+            received = client.get("/__requests").json()
+        assert faulty.status_code == 500
+        assert png_dimensions(image.content) == (720, 1280)
+        assert [r["json"]["prompt"] for r in received if r["method"] == "POST"] == [
+            "[fault:500]",
+            "a cat",
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
