@@ -10,6 +10,10 @@ come through unchanged and `gallery.services.images` validates them with Pillow.
 
 The API key goes only into the Authorization header of generation calls: never into bodies,
 errors, logs, or downloads. Upstream messages are scrubbed of anything that looks like it.
+
+Downloads never reach private, loopback or link-local addresses (checked where each socket
+opens, so on every redirect too) unless IMAGES_API_ALLOW_PRIVATE_URLS; the API's own origin is
+exempt. For the same reason proxy variables from the environment are not used.
 """
 
 from __future__ import annotations
