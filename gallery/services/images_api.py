@@ -1071,18 +1071,14 @@ def _sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _run_calls(bodies: list[dict[str, Any]], key: str) -> list[_CallOutcome | ImagesAPIError]:
-    if len(bodies) == 1:
-        try:
-            return [_call_generation(body=bodies[0], key=key)]
-        except ImagesAPIError as error:
-            return [error]
-
     def call(body: dict[str, Any]) -> _CallOutcome | ImagesAPIError:
         try:
             return _call_generation(body=body, key=key)
         except ImagesAPIError as error:
             return error
 
+    if len(bodies) == 1:
+        return [call(bodies[0])]
     # Models that make one image a request (dall-e-3) get their n requests side by side.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         return list(pool.map(call, bodies))
