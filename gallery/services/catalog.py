@@ -109,23 +109,25 @@ RELAY_ASPECT_RATIOS = (
 )
 RELAY_SIZES = ("960x960", "720x1280", "1280x720", "1168x784", "784x1168")
 
+GROK_3_IMAGE = ModelSpec(
+    id="grok-3-image",
+    label="Grok 3 Image",
+    dialect="relay",
+    prompt_max_chars=1000,
+    sizes=RELAY_SIZES,
+    default_size="960x960",
+    aspect_ratios=RELAY_ASPECT_RATIOS,
+    qualities=("low", "medium", "high"),
+    resolutions=("1k", "2k"),
+    response_formats=("url", "b64_json"),
+    default_response_format="url",
+    max_n=10,
+    max_n_per_request=10,
+    array_options=True,
+)
+
 BUILTIN_MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        id="grok-3-image",
-        label="Grok 3 Image",
-        dialect="relay",
-        prompt_max_chars=1000,
-        sizes=RELAY_SIZES,
-        default_size="960x960",
-        aspect_ratios=RELAY_ASPECT_RATIOS,
-        qualities=("low", "medium", "high"),
-        resolutions=("1k", "2k"),
-        response_formats=("url", "b64_json"),
-        default_response_format="url",
-        max_n=10,
-        max_n_per_request=10,
-        array_options=True,
-    ),
+    GROK_3_IMAGE,
     ModelSpec(
         id="gpt-image-1",
         label="GPT Image 1",
@@ -164,21 +166,15 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         max_n=10,
         max_n_per_request=10,
     ),
-    ModelSpec(
+    # Offers the relay's options, so the form, the stored request body (built as the relay's,
+    # showing what a real call would send) and the drawing all follow them.
+    dataclasses.replace(
+        GROK_3_IMAGE,
         id="demo",
         label="Demo (offline)",
-        # Built like the relay's body, so the stored request shows what a real call would send.
-        dialect="relay",
         demo=True,
-        prompt_max_chars=1000,
-        sizes=RELAY_SIZES,
-        default_size="960x960",
-        aspect_ratios=RELAY_ASPECT_RATIOS,
-        qualities=("low", "medium", "high"),
-        resolutions=("1k", "2k"),
-        max_n=10,
-        max_n_per_request=10,
-        array_options=True,
+        response_formats=(),
+        default_response_format="",
     ),
 )
 
