@@ -6,6 +6,13 @@ Storing a result (`store_image`) keeps the original byte for byte under its SHA-
 provider sent is what a download returns), and writes two WebP thumbnails under the hashes of
 their own bytes. Every file is complete before its name exists, so a worker that dies mid-way
 leaves at worst an unreferenced finished file, which a re-run reuses.
+
+EXIF orientation: the original keeps its orientation tag (provenance: the stored bytes are the
+provider's), while `width` and `height` record the picture as displayed (browsers honour the
+tag) and the thumbnails are turned upright with no tag. Django's ImageField would fill its
+width_field/height_field with the raw, unturned size if it ever measured the file itself (it
+does when a file is assigned to `original` after the instance exists), so store_image passes
+every field to the constructor and Django trusts the dimensions given, never opening the file.
 """
 
 from __future__ import annotations
@@ -197,7 +204,7 @@ class InvalidImageError(ValueError):
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """What store_image needs from the pixels, computed with a single decode."""
+    """Everything store_image writes for one image, computed with a single decode."""
 
     format: str
     width: int  # as displayed, after the EXIF orientation
@@ -205,6 +212,22 @@ class PreparedImage:
     sha256: str
     thumbnail_small: bytes
     thumbnail_large: bytes
+    placeholder_color: str
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    format: str
+    width: int  # as displayed
+    height: int
+    icc_profile: bytes | None
+    # Upright, in RGB or RGBA, fitting THUMBNAIL_LARGE_BOX: the pixels of thumbnail_large.
+    preview: PILImage.Image
+
+
+@dataclass(frozen=True)
+class _GridThumbnail:
+    webp: bytes
     placeholder_color: str
 
 
@@ -262,8 +285,8 @@ def _average_color(image: PILImage.Image) -> str:
     return "#{:02x}{:02x}{:02x}".format(*pixel[:3])
 
 
-def prepare_image(*, data: bytes, index: int) -> PreparedImage:
-    """Validate image bytes and make everything store_image writes, decoding the pixels once.
+def _decode(*, data: bytes, index: int) -> _Decoded:
+    """Validate the bytes and decode them once, into the upright preview-sized picture.
 
     Raises InvalidImageError for empty, unknown, corrupt, truncated or oversized data.
     """
@@ -273,6 +296,7 @@ def prepare_image(*, data: bytes, index: int) -> PreparedImage:
     _allow_pillow_up_to(limit)
     too_large = f"it has more pixels than the limit of {limit:,}"
     try:
+        # Never closed: it reads from `data` in memory, and the preview may be this very object.
         image = PILImage.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except PILImage.DecompressionBombError as error:
         raise InvalidImageError(index=index, reason=too_large) from error
@@ -283,54 +307,78 @@ def prepare_image(*, data: bytes, index: int) -> PreparedImage:
             index=index, reason=f"the data is not {ACCEPTED_FORMATS_TEXT}"
         ) from error
 
-    with image:
-        format_name = FORMAT_NAMES[image.format or ""]
-        width, height = image.size
-        if width * height > limit:
-            raise InvalidImageError(
-                index=index, reason=f"it is {width}x{height} pixels, {too_large}"
-            )
-        icc_profile = image.info.get("icc_profile")
-        if format_name == "jpeg":
-            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding (for originals of 2560 px and
-            # more), much faster than a full decode and a resize; it still reads every byte, so
-            # truncation is still caught.
-            image.draft(image.mode, THUMBNAIL_LARGE_BOX)
-        try:
-            image.load()
-        except Exception as error:
-            raise InvalidImageError(
-                index=index, reason=f"the {FORMAT_LABELS[format_name]} data is truncated or corrupt"
-            ) from error
-        orientation = _orientation(image)
-        if orientation in {5, 6, 7, 8}:
-            width, height = height, width
+    format_name = FORMAT_NAMES[image.format or ""]
+    width, height = image.size
+    if width * height > limit:
+        raise InvalidImageError(index=index, reason=f"it is {width}x{height} pixels, {too_large}")
+    if format_name == "jpeg":
+        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding (when both sides are at least twice
+        # the preview's), much faster than a full decode and a resize; it still reads every
+        # byte, so truncation is still caught.
+        image.draft(image.mode, THUMBNAIL_LARGE_BOX)
+    try:
+        image.load()
+    except Exception as error:
+        raise InvalidImageError(
+            index=index, reason=f"the {FORMAT_LABELS[format_name]} data is truncated or corrupt"
+        ) from error
+    orientation = _orientation(image)
+    if orientation in {5, 6, 7, 8}:
+        width, height = height, width
+    # Resize before turning: the box is square, and turning the smaller image is cheaper.
+    preview = _fit(_displayable(image), THUMBNAIL_LARGE_BOX)
+    if transpose := ORIENTATION_TRANSPOSES.get(orientation):
+        preview = preview.transpose(transpose)
+    return _Decoded(
+        format=format_name,
+        width=width,
+        height=height,
+        icc_profile=image.info.get("icc_profile"),
+        preview=preview,
+    )
 
-        # Resize before turning: the box is square, and turning the smaller image is cheaper.
-        large = _fit(_displayable(image), THUMBNAIL_LARGE_BOX)
-        if transpose := ORIENTATION_TRANSPOSES.get(orientation):
-            large = large.transpose(transpose)
-        # Encoding the preview is the costliest step (libwebp needs about 13 ms a megapixel even
-        # at its fastest setting) and releases the GIL, so it runs beside the rest of the work.
-        with ThreadPoolExecutor(max_workers=1) as encoder:
-            thumbnail_large = encoder.submit(
-                _webp, large, icc_profile=icc_profile, options=THUMBNAIL_LARGE_WEBP
-            )
-            small = _fit(large, THUMBNAIL_SMALL_BOX)
-            if small is large:
-                # Image.save() keeps its options on the image object: two threads saving one
-                # object at once would swap options (and make the output nondeterministic).
-                small = large.copy()
-            prepared = PreparedImage(
-                format=format_name,
-                width=width,
-                height=height,
-                sha256=hashlib.sha256(data).hexdigest(),
-                thumbnail_small=_webp(small, icc_profile=icc_profile, options=THUMBNAIL_SMALL_WEBP),
-                thumbnail_large=thumbnail_large.result(),
-                placeholder_color=_average_color(small),
-            )
-        return prepared
+
+def _encode_preview(decoded: _Decoded) -> bytes:
+    return _webp(decoded.preview, icc_profile=decoded.icc_profile, options=THUMBNAIL_LARGE_WEBP)
+
+
+def _grid_thumbnail(decoded: _Decoded) -> _GridThumbnail:
+    small = _fit(decoded.preview, THUMBNAIL_SMALL_BOX)
+    if small is decoded.preview:
+        # Image.save() keeps its options on the image object, and the preview may be encoding
+        # in another thread at this moment: saving one object twice at once mixes the options.
+        small = small.copy()
+    return _GridThumbnail(
+        webp=_webp(small, icc_profile=decoded.icc_profile, options=THUMBNAIL_SMALL_WEBP),
+        placeholder_color=_average_color(small),
+    )
+
+
+def _preview_encoder() -> ThreadPoolExecutor:
+    # Encoding the preview is the costliest step (libwebp needs about 13 ms a megapixel even at
+    # its fastest setting) and releases the GIL, so it runs beside the rest of the work: the
+    # grid thumbnail, the hash and the file writes.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview-webp")
+
+
+def prepare_image(*, data: bytes, index: int) -> PreparedImage:
+    """Validate image bytes and make everything store_image writes, without writing it.
+
+    Raises InvalidImageError for empty, unknown, corrupt, truncated or oversized data.
+    """
+    decoded = _decode(data=data, index=index)
+    with _preview_encoder() as encoder:
+        preview = encoder.submit(_encode_preview, decoded)
+        grid = _grid_thumbnail(decoded)
+        return PreparedImage(
+            format=decoded.format,
+            width=decoded.width,
+            height=decoded.height,
+            sha256=hashlib.sha256(data).hexdigest(),
+            thumbnail_small=grid.webp,
+            thumbnail_large=preview.result(),
+            placeholder_color=grid.placeholder_color,
+        )
 
 
 class _FinishedTempFile(File):
@@ -407,7 +455,17 @@ def store_image(
     if existing is not None:
         return existing
 
-    prepared = prepare_image(data=data, index=index)
+    try:
+        decoded = _decode(data=data, index=index)
+    except InvalidImageError as error:
+        logger.warning(
+            "Refused image %s of generation %s: %s (%r)",
+            index,
+            generation.pk,
+            error.reason,
+            error.__cause__,
+        )
+        raise
 
     fields = {
         field: Image._meta.get_field(field)
@@ -415,30 +473,38 @@ def store_image(
     }
     # upload_to reads owner_id from the instance, and the names must be known before the row
     # is built: assigning a file to `original` after __init__ makes Django re-read it for its
-    # dimensions (see store_image's note in the module docstring).
+    # raw dimensions (see "EXIF orientation" in the module docstring).
     naming = Image(owner_id=generation.owner_id, generation=generation, index=index)
     written: list[tuple[Storage, str]] = []
 
-    def save(field: str, filename: str, content: bytes) -> str:
+    def save(field: str, content: bytes, *, digest: str, extension: str) -> str:
         storage = fields[field].storage
-        name = fields[field].generate_filename(naming, filename)
+        name = fields[field].generate_filename(naming, f"{digest}.{extension}")
         name, was_written = _save_content_addressed(storage=storage, name=name, data=content)
         if was_written:
             written.append((storage, name))
         return name
 
     try:
-        original = save("original", f"{prepared.sha256}.{EXTENSIONS[prepared.format]}", data)
-        small = save(
-            "thumbnail_small",
-            f"{hashlib.sha256(prepared.thumbnail_small).hexdigest()}.webp",
-            prepared.thumbnail_small,
-        )
-        large = save(
-            "thumbnail_large",
-            f"{hashlib.sha256(prepared.thumbnail_large).hexdigest()}.webp",
-            prepared.thumbnail_large,
-        )
+        # What prepare_image does, with the writes moved under the preview's encoding.
+        with _preview_encoder() as encoder:
+            preview = encoder.submit(_encode_preview, decoded)
+            grid = _grid_thumbnail(decoded)
+            sha256 = hashlib.sha256(data).hexdigest()
+            original = save("original", data, digest=sha256, extension=EXTENSIONS[decoded.format])
+            small = save(
+                "thumbnail_small",
+                grid.webp,
+                digest=hashlib.sha256(grid.webp).hexdigest(),
+                extension="webp",
+            )
+            large_webp = preview.result()
+            large = save(
+                "thumbnail_large",
+                large_webp,
+                digest=hashlib.sha256(large_webp).hexdigest(),
+                extension="webp",
+            )
         # Every field, the dimensions included, goes through __init__: Django then trusts the
         # width and height given (EXIF-oriented) instead of reading the raw ones from the file.
         image = Image(
@@ -446,14 +512,14 @@ def store_image(
             owner_id=generation.owner_id,
             index=index,
             original=original,
-            format=prepared.format,
-            width=prepared.width,
-            height=prepared.height,
+            format=decoded.format,
+            width=decoded.width,
+            height=decoded.height,
             bytes=len(data),
-            sha256=prepared.sha256,
+            sha256=sha256,
             thumbnail_small=small,
             thumbnail_large=large,
-            placeholder_color=prepared.placeholder_color,
+            placeholder_color=grid.placeholder_color,
             revised_prompt=revised_prompt,
         )
         with transaction.atomic():

@@ -140,6 +140,18 @@ def test_preparing_the_same_bytes_gives_the_same_files():
         assert all(images.prepare_image(data=data, index=0) == first for _ in range(5))
 
 
+def test_store_image_writes_what_prepare_image_makes(generation):
+    data = make_image_bytes(format="JPEG", size=(500, 300), noisy=True)
+    prepared = images.prepare_image(data=data, index=0)
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert (image.format, image.width, image.height) == ("jpeg", 500, 300)
+    assert (image.sha256, image.placeholder_color) == (prepared.sha256, prepared.placeholder_color)
+    assert read(image.thumbnail_small) == prepared.thumbnail_small
+    assert read(image.thumbnail_large) == prepared.thumbnail_large
+
+
 def test_the_format_comes_from_the_bytes_not_from_a_name(generation):
     image = images.store_image(
         generation=generation, index=0, data=make_image_bytes(format="JPEG", size=(40, 30))
@@ -163,6 +175,16 @@ def test_thumbnails_fit_their_boxes_keeping_the_aspect_ratio(generation, size, s
     assert (image.width, image.height) == size
     assert open_image(read(image.thumbnail_small)).size == small
     assert open_image(read(image.thumbnail_large)).size == large
+
+
+def test_large_jpeg_is_decoded_scaled_yet_recorded_at_full_size(generation):
+    data = make_image_bytes(format="JPEG", size=(2600, 2600))
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert (image.width, image.height) == (2600, 2600)
+    assert open_image(read(image.thumbnail_large)).size == (1280, 1280)
+    assert open_image(read(image.thumbnail_small)).size == (384, 384)
 
 
 def test_placeholder_is_the_average_colour(generation):
@@ -407,16 +429,16 @@ def test_files_appear_whole_under_their_final_name(generation, media_root, monke
 
 
 def test_a_concurrent_run_that_stored_the_index_first_wins(generation, media_root, monkeypatch):
-    real_prepare = images.prepare_image
+    real_decode = images._decode
     winner_data = make_image_bytes(color=(0, 200, 0))
 
-    def prepare_while_another_worker_stores(*, data, index):
-        prepared = real_prepare(data=data, index=index)
-        monkeypatch.setattr(images, "prepare_image", real_prepare)
+    def decode_while_another_worker_stores(*, data, index):
+        decoded = real_decode(data=data, index=index)
+        monkeypatch.setattr(images, "_decode", real_decode)
         images.store_image(generation=generation, index=index, data=winner_data)
-        return prepared
+        return decoded
 
-    monkeypatch.setattr(images, "prepare_image", prepare_while_another_worker_stores)
+    monkeypatch.setattr(images, "_decode", decode_while_another_worker_stores)
 
     image = images.store_image(generation=generation, index=0, data=make_image_bytes())
 
