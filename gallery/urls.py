@@ -4,10 +4,23 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from gallery.views import accounts, gallery
+from gallery.views import accounts, gallery, generations, images, media
 
 gallery_patterns = [
     path("", gallery.index, name="index"),
+    path("generate/", generations.generate, name="generate"),
+    path("generations/<int:pk>/", generations.generation_detail, name="generation"),
+    path("generations/<int:pk>/cancel/", generations.generation_cancel, name="generation_cancel"),
+    path("generations/<int:pk>/retry/", generations.generation_retry, name="generation_retry"),
+    path("generations/<int:pk>/rerun/", images.generation_rerun, name="generation_rerun"),
+    path("images/<int:pk>/", images.image_detail, name="image"),
+    path("images/<int:pk>/favorite/", images.image_favorite, name="image_favorite"),
+    path("images/<int:pk>/delete/", images.image_delete, name="image_delete"),
+    path("images/<int:pk>/restore/", images.image_restore, name="image_restore"),
+    path("images/<int:pk>/download/", images.image_download, name="image_download"),
+    path("images/download.zip", images.images_zip, name="images_zip"),
+    path("images/<int:pk>/original/", media.image_original, name="image_original"),
+    path("images/<int:pk>/thumbnail/<str:size>/", media.image_thumbnail, name="image_thumbnail"),
 ]
 
 urlpatterns = [

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -276,8 +276,6 @@ def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
             error_kind="internal",
             error_message="Something went wrong on our side. Press Retry to try again.",
         )
-    finally:
-        close_old_connections()
 
 
 def _image_request(generation: Generation) -> images_api.ImageRequest:

@@ -11,3 +11,13 @@ function settleToasts(root) {
 }
 document.addEventListener("DOMContentLoaded", () => settleToasts(document));
 document.addEventListener("htmx:afterSettle", (event) => settleToasts(event.target.ownerDocument || document));
+
+// A pending generation's card shows a running elapsed time between its polls.
+function tickElapsed() {
+  const now = Date.now() / 1000;
+  document.querySelectorAll("time[data-since]").forEach((el) => {
+    const seconds = Math.max(0, Math.round(now - Number(el.dataset.since)));
+    el.textContent = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  });
+}
+setInterval(tickElapsed, 1000);

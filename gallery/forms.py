@@ -1,0 +1,136 @@
+"""What the user typed, validated against the model catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from gallery.models import Generation
+from gallery.services import catalog
+from gallery.services.catalog import ModelSpec
+from gallery.services.generations import GenerationParams, new_idempotency_key
+
+OPTION_LABELS = {
+    "aspect_ratio": "Aspect ratio",
+    "quality": "Quality",
+    "resolution": "Resolution",
+    "style": "Style",
+}
+RESPONSE_FORMAT_LABELS = {"url": "URL (downloaded at once)", "b64_json": "Base64 in the response"}
+
+
+def model_choice_label(spec: ModelSpec) -> str:
+    return f"{spec.display_label} (demo)" if spec.demo else spec.display_label
+
+
+class GenerateForm(forms.Form):
+    """The generate form. Its option fields are those of the chosen model.
+
+    The model comes from the submitted data (or the initial values); changing it re-renders
+    the form with that model's options, so a field the model does not accept never appears.
+    """
+
+    model = forms.ChoiceField(label="Model")
+    prompt = forms.CharField(
+        label="Prompt",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "A lighthouse on a cliff at dusk"}),
+        strip=True,
+    )
+    n = forms.IntegerField(label="Images", min_value=1, initial=1)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
+        initial = {"idempotency_key": new_idempotency_key(), **(initial or {})}
+        super().__init__(data, initial=initial)
+        models = catalog.available_models()
+        self.fields["model"].choices = [(spec.id, model_choice_label(spec)) for spec in models]
+        self.spec = self._chosen_spec(models)
+        self._add_option_fields(self.spec)
+
+    def _chosen_spec(self, models: list[ModelSpec]) -> ModelSpec:
+        wanted = (self.data.get("model") if self.is_bound else None) or self.initial.get("model")
+        return next((spec for spec in models if spec.id == wanted), None) or catalog.default_model()
+
+    def _add_option_fields(self, spec: ModelSpec) -> None:
+        # Field limits are set when a field is made, so the model-dependent ones are made here.
+        prompt = self.fields["prompt"]
+        self.fields["prompt"] = forms.CharField(
+            label=prompt.label,
+            widget=prompt.widget,
+            max_length=spec.prompt_max_chars,
+            help_text=f"Up to {spec.prompt_max_chars:,} characters.",
+        )
+        self.fields["n"] = forms.IntegerField(
+            label="Images", min_value=1, max_value=spec.max_n, initial=1
+        )
+        if spec.sizes:
+            self.fields["size"] = forms.ChoiceField(
+                label="Size",
+                choices=[(size, size) for size in spec.sizes],
+                initial=spec.default_size,
+            )
+        for name, values in (
+            ("aspect_ratio", spec.aspect_ratios),
+            ("quality", spec.qualities),
+            ("resolution", spec.resolutions),
+            ("style", spec.styles),
+        ):
+            if values:
+                self.fields[name] = forms.ChoiceField(
+                    label=OPTION_LABELS[name],
+                    choices=[("", "Model's default"), *[(value, value) for value in values]],
+                    required=False,
+                )
+        if len(spec.response_formats) > 1:
+            self.fields["response_format"] = forms.ChoiceField(
+                label="Response",
+                choices=[
+                    (value, RESPONSE_FORMAT_LABELS.get(value, value))
+                    for value in spec.response_formats
+                ],
+                initial=spec.default_response_format,
+            )
+        # Initial values the chosen model does not offer (from another model) are dropped.
+        for name, value in list(self.initial.items()):
+            field = self.fields.get(name)
+            offered = isinstance(field, forms.ChoiceField) and name != "model"
+            if offered and value not in {choice for choice, _ in field.choices}:
+                del self.initial[name]
+
+    @property
+    def option_fields(self) -> list[forms.BoundField]:
+        names = ["n", "size", "aspect_ratio", "quality", "resolution", "style", "response_format"]
+        return [self[name] for name in names if name in self.fields]
+
+    def params(self) -> GenerationParams:
+        data = self.cleaned_data
+        return GenerationParams(
+            prompt=data["prompt"],
+            model=data["model"],
+            n=data["n"],
+            size=data.get("size") or self.spec.default_size,
+            aspect_ratio=data.get("aspect_ratio", ""),
+            quality=data.get("quality", ""),
+            resolution=data.get("resolution", ""),
+            response_format=data.get("response_format") or self.spec.default_response_format,
+            style=data.get("style", ""),
+        )
+
+
+def initial_from_generation(generation: Generation | None) -> dict[str, Any]:
+    """The form's starting values: the user's last choices, if any."""
+    if generation is None:
+        return {}
+    params = GenerationParams.from_generation(generation)
+    initial = {
+        "model": params.model,
+        "n": params.n,
+        "size": params.size,
+        "aspect_ratio": params.aspect_ratio,
+        "quality": params.quality,
+        "resolution": params.resolution,
+        "response_format": params.response_format,
+        "style": params.style,
+    }
+    return {key: value for key, value in initial.items() if value not in ("", None)}

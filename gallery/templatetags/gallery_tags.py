@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import re
+
+from django import template
+from django.utils import timezone
+
+from gallery.models import Generation
+from gallery.services import catalog
+
+register = template.Library()
+
+
+@register.filter
+def placeholder_ratio(generation: Generation) -> str:
+    """CSS aspect-ratio of the tiles a pending generation will fill, so nothing jumps."""
+    if match := re.fullmatch(r"(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)", generation.aspect_ratio or ""):
+        return f"{match[1]} / {match[2]}"
+    if match := re.fullmatch(r"(\d+)x(\d+)", generation.size or ""):
+        return f"{match[1]} / {match[2]}"
+    return "1 / 1"
+
+
+@register.filter
+def times(count: int) -> range:
+    return range(count)
+
+
+@register.filter
+def model_label(model_id: str) -> str:
+    try:
+        spec = catalog.get_model(model_id)
+    except catalog.UnknownModel:
+        return model_id
+    return spec.display_label
+
+
+@register.filter
+def is_demo_model(model_id: str) -> bool:
+    try:
+        return catalog.get_model(model_id).demo
+    except catalog.UnknownModel:
+        return False
+
+
+@register.filter
+def elapsed_seconds(generation: Generation) -> int:
+    end = generation.finished_at or timezone.now()
+    return max(0, int((end - generation.created_at).total_seconds()))

@@ -1,0 +1,114 @@
+"""Generating: the form, the live card of one generation, cancel and retry."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HTMX_STOP_POLLING, retarget
+
+from gallery.forms import GenerateForm, initial_from_generation
+from gallery.models import Generation
+from gallery.services import generations
+from gallery.views.htmx import HtmxHttpRequest
+
+# A pending card polls again after this many seconds, backing off as the work takes longer.
+POLL_DELAYS = ((10, 1), (60, 2), (180, 4))
+POLL_DELAY_MAX = 8
+
+
+def poll_delay(generation: Generation) -> int:
+    waited = (timezone.now() - generation.created_at).total_seconds()
+    return next((delay for limit, delay in POLL_DELAYS if waited < limit), POLL_DELAY_MAX)
+
+
+def generate_form_for(request: HtmxHttpRequest) -> GenerateForm:
+    """An unbound form: the model asked for in the URL, else the user's last choices."""
+    last = Generation.objects.for_user(request.user).order_by("-id").first()
+    initial = initial_from_generation(last)
+    if model := request.GET.get("model"):
+        initial = {**initial, "model": model}
+    for name in ("prompt", "size", "aspect_ratio", "quality", "resolution", "n"):
+        if value := request.GET.get(name):
+            initial[name] = value
+    return GenerateForm(initial=initial)
+
+
+@require_http_methods(["GET", "POST"])
+def generate(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form = generate_form_for(request)
+        if request.htmx:
+            return render(request, "gallery/index.html#generate-form", {"form": form})
+        query = request.GET.urlencode()
+        return redirect(reverse("gallery:index") + (f"?{query}" if query else ""))
+
+    form = GenerateForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            response = render(request, "gallery/index.html#generate-form", {"form": form})
+            return retarget(response, "#generate-form")
+        return render(request, "gallery/index.html", {"form": form, "pending": [], "page": None})
+
+    generation, created = generations.create_generation(
+        user=request.user,
+        params=form.params(),
+        idempotency_key=form.cleaned_data["idempotency_key"],
+    )
+    if not request.htmx:
+        if created:
+            messages.success(request, "Generating… it appears at the top of your gallery.")
+        return redirect("gallery:index")
+    # The card goes on top of the list; a fresh form (new idempotency key, same choices) swaps in
+    # out of band, so the next submit is a new generation and a double click is not.
+    next_form = GenerateForm(initial={**form.cleaned_data, "idempotency_key": None})
+    next_form.initial["idempotency_key"] = generations.new_idempotency_key()
+    return render(
+        request,
+        "gallery/generate_response.html",
+        {"generation": generation, "created": created, "form": next_form},
+    )
+
+
+@require_GET
+def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = get_object_or_404(
+        Generation.objects.for_user(request.user).prefetch_related("images"), pk=pk
+    )
+    context = {"generation": generation, "poll_delay": poll_delay(generation)}
+    if request.htmx:
+        response = render(request, "gallery/_generation_card.html", context)
+        if generation.is_finished:
+            response.status_code = HTMX_STOP_POLLING
+        return response
+    return render(request, "gallery/generation.html", context)
+
+
+@require_POST
+def generation_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+    if not generations.cancel_generation(generation=generation):
+        messages.info(request, "That generation had already finished.")
+    return card_or_redirect(request, generation)
+
+
+@require_POST
+def generation_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+    if not generations.retry_generation(generation=generation):
+        messages.info(request, "Only a failed or canceled generation can be retried.")
+    return card_or_redirect(request, generation)
+
+
+def card_or_redirect(request: HtmxHttpRequest, generation: Generation) -> HttpResponse:
+    if request.htmx:
+        generation = Generation.objects.prefetch_related("images").get(pk=generation.pk)
+        return render(
+            request,
+            "gallery/_generation_card.html",
+            {"generation": generation, "poll_delay": poll_delay(generation)},
+        )
+    return redirect("gallery:generation", pk=generation.pk)

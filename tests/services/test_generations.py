@@ -1,0 +1,216 @@
+"""The generation state machine end to end against the loopback fake API (no worker process).
+
+Each fault of the images API issue must leave the generation in the right state with a message
+a person understands, and nothing half-stored.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from gallery.models import Generation, Image
+from gallery.services import generations
+from gallery.services.generations import GenerationParams
+from tests.fake_images_api import FAKE_API_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def create(user, *, prompt="a red fox in the snow", model="grok-3-image", n=2, **options):
+    params = GenerationParams(prompt=prompt, model=model, n=n, **options)
+    generation, created = generations.create_generation(
+        user=user, params=params, idempotency_key=generations.new_idempotency_key()
+    )
+    assert created
+    return generation
+
+
+def run(generation) -> Generation:
+    generations.run_generation(generation_id=generation.pk, worker_id="test-worker")
+    generation.refresh_from_db()
+    return generation
+
+
+def test_a_relay_generation_with_url_results_stores_every_image(user, fake_images_api):
+    generation = create(
+        user, n=4, size="1280x720", aspect_ratio="16:9", quality="high", response_format="url"
+    )
+    generation = run(generation)
+
+    assert generation.status == Generation.Status.SUCCEEDED
+    assert generation.error_message == ""
+    assert generation.attempts == 1
+    assert generation.images.count() == 4
+    assert sorted(generation.images.values_list("index", flat=True)) == [0, 1, 2, 3]
+    body = generation.request_body
+    assert body["aspect_ratio"] == ["16:9"] * 4
+    assert body["quality"] == ["high"] * 4
+    assert body["resolution"] == [None] * 4
+    assert FAKE_API_KEY not in str(body)
+    assert generation.usage is not None
+    assert generation.response_created is not None
+    assert generation.api_ms is not None
+    assert generation.download_ms is not None
+    assert generation.started_at is not None
+    assert generation.finished_at >= generation.started_at
+    assert generation.lease_owner == ""
+    image = generation.images.get(index=0)
+    assert image.owner == user
+    assert image.original.storage.exists(image.original.name)
+    assert image.thumbnail_small.name.endswith(".webp")
+
+
+def test_the_demo_model_needs_no_api(user, settings):
+    settings.IMAGES_API_KEY = ""
+    generation = run(create(user, model="demo", n=3, size="960x960"))
+    assert generation.status == Generation.Status.SUCCEEDED
+    assert list(generation.images.values_list("width", "height")) == [(960, 960)] * 3
+
+
+def test_fewer_images_than_asked_is_a_partial_success_that_says_so(user, fake_images_api):
+    generation = run(create(user, prompt="three foxes [fault:fewer]", n=3))
+    assert generation.status == Generation.Status.PARTIAL
+    assert generation.images.count() == 2
+    assert "returned 2 of the 3 images" in generation.error_message
+
+
+def test_a_corrupt_image_fails_only_that_image(user, fake_images_api):
+    generation = run(create(user, prompt="foxes [fault:not-image]", n=2))
+    assert generation.status == Generation.Status.PARTIAL
+    assert list(generation.images.values_list("index", flat=True)) == [1]
+    assert generation.error_message.startswith("Image 1:")
+
+
+def test_an_expired_url_fails_that_image_with_a_clear_message(user, fake_images_api):
+    generation = run(create(user, prompt="foxes [fault:expired]", n=2))
+    assert generation.status == Generation.Status.PARTIAL
+    assert "Image 1:" in generation.error_message
+    assert generation.images.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "words"),
+    [
+        ("400-policy", "rejected", "safety"),
+        ("401", "auth", "misconfigured"),
+        ("429-quota", "quota", ""),
+        ("truncated", "bad_response", ""),
+        ("empty", "bad_response", ""),
+        ("502-html", "unavailable", ""),
+    ],
+)
+def test_api_faults_end_in_their_state_with_a_message(
+    user, fake_images_api, settings, fault, kind, words
+):
+    settings.GENERATION_MAX_ATTEMPTS = 1  # no task-level retry: the final state at once
+    generation = run(create(user, prompt=f"a fox [fault:{fault}]"))
+    assert generation.status == Generation.Status.FAILED
+    assert generation.error_kind == kind
+    assert generation.error_message
+    assert words.lower() in generation.error_message.lower()
+    assert FAKE_API_KEY not in generation.error_message
+    assert not generation.images.exists()
+    assert generation.finished_at is not None
+
+
+def test_a_retriable_failure_goes_back_to_the_queue_with_a_delay(
+    user, fake_images_api, django_capture_on_commit_callbacks
+):
+    generation = create(user, prompt="a fox [fault:500]")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        generation = run(generation)
+    assert generation.status == Generation.Status.QUEUED
+    assert generation.error_kind == "unavailable"
+    assert "Trying again in" in generation.error_message
+    assert generation.attempts == 1
+    assert len(callbacks) == 1  # the next attempt is enqueued (with run_after) on commit
+
+
+def test_retries_stop_at_the_attempt_budget(user, fake_images_api, settings):
+    settings.GENERATION_MAX_ATTEMPTS = 2
+    generation = create(user, prompt="a fox [fault:500]")
+    generation = run(generation)
+    assert generation.status == Generation.Status.QUEUED
+    generation = run(generation)
+    assert generation.status == Generation.Status.FAILED
+    assert generation.attempts == 2
+    assert generation.error_kind == "unavailable"
+
+
+def test_a_second_task_for_the_same_generation_does_nothing(user, fake_images_api):
+    generation = run(create(user, n=2))
+    assert generations.run_generation(generation_id=generation.pk, worker_id="late") == "skipped"
+    assert generation.images.count() == 2
+
+
+def test_a_canceled_generation_is_not_run(user, fake_images_api):
+    generation = create(user)
+    assert generations.cancel_generation(generation=generation)
+    generation = run(generation)
+    assert generation.status == Generation.Status.CANCELED
+    assert fake_images_api.generation_requests == []
+
+
+def test_retry_puts_a_failed_generation_back_with_a_fresh_budget(user, fake_images_api, settings):
+    settings.GENERATION_MAX_ATTEMPTS = 1
+    generation = run(create(user, prompt="a fox [fault:500x2]"))
+    assert generation.status == Generation.Status.FAILED
+    assert generations.retry_generation(generation=generation)
+    assert generation.status == Generation.Status.QUEUED
+    assert generation.attempts == 0
+    generation = run(generation)
+    assert generation.status == Generation.Status.SUCCEEDED
+
+
+def test_an_expired_lease_is_swept_back_into_the_queue_and_rerun_without_duplicates(
+    user, fake_images_api
+):
+    generation = run(create(user, n=2))
+    # As if a worker had died half-way: running, some images stored, the lease expired.
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Generation.Status.RUNNING,
+        lease_owner="dead-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    Image.objects.filter(generation=generation, index=1).delete()
+    assert generations.requeue_stale_generations() == 1
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.QUEUED
+
+    generation = run(generation)
+    assert generation.status == Generation.Status.SUCCEEDED
+    assert generation.attempts == 2
+    assert sorted(generation.images.values_list("index", flat=True)) == [0, 1]
+
+
+def test_a_live_lease_is_left_alone(user, fake_images_api):
+    generation = create(user)
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Generation.Status.RUNNING,
+        lease_owner="busy-worker",
+        lease_expires_at=timezone.now() + timedelta(seconds=60),
+    )
+    assert generations.requeue_stale_generations() == 0
+
+
+def test_a_worker_that_keeps_dying_gives_up_with_a_message(user, fake_images_api, settings):
+    settings.GENERATION_MAX_ATTEMPTS = 2
+    generation = create(user)
+    Generation.objects.filter(pk=generation.pk).update(attempts=2)
+    generation = run(generation)
+    assert generation.status == Generation.Status.FAILED
+    assert generation.error_kind == "gave_up"
+    assert "interrupted" in generation.error_message
+
+
+def test_the_same_idempotency_key_returns_the_first_generation(user):
+    params = GenerationParams(prompt="a fox", model="demo")
+    first, created = generations.create_generation(user=user, params=params, idempotency_key="k")
+    second, created_again = generations.create_generation(
+        user=user, params=params, idempotency_key="k"
+    )
+    assert (created, created_again) == (True, False)
+    assert first.pk == second.pk

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from gallery.models import Generation
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def generate_data(**overrides):
+    data = {
+        "model": "demo",
+        "prompt": "a lighthouse at dusk",
+        "n": "2",
+        "size": "960x960",
+        "aspect_ratio": "16:9",
+        "quality": "",
+        "resolution": "",
+        "idempotency_key": "k-1",
+    }
+    return {**data, **overrides}
+
+
+def test_the_gallery_shows_the_generate_form_with_the_demo_model_labelled(user_client):
+    content = user_client.get(reverse("gallery:index")).content.decode()
+    assert 'id="generate-form"' in content
+    assert "Demo (offline) (demo)" in content
+    assert 'name="idempotency_key"' in content
+
+
+def test_generate_without_htmx_creates_a_queued_generation_and_redirects(
+    user_client, user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = user_client.post(reverse("gallery:generate"), generate_data())
+    assert response.status_code == 302
+    assert response["Location"] == reverse("gallery:index")
+    generation = Generation.objects.get()
+    assert generation.owner == user
+    assert (generation.model, generation.n, generation.size, generation.aspect_ratio) == (
+        "demo",
+        2,
+        "960x960",
+        "16:9",
+    )
+    assert generation.status == Generation.Status.QUEUED
+    assert len(callbacks) == 1  # the task is enqueued when the transaction commits
+
+
+def test_a_double_submit_creates_one_generation(user_client):
+    user_client.post(reverse("gallery:generate"), generate_data())
+    user_client.post(reverse("gallery:generate"), generate_data())
+    assert Generation.objects.count() == 1
+
+
+def test_generate_with_htmx_returns_the_pending_card_and_a_fresh_form(user_client):
+    response = user_client.post(reverse("gallery:generate"), generate_data(), **HTMX)
+    content = response.content.decode()
+    generation = Generation.objects.get()
+    assert response.status_code == 200
+    assert f'id="generation-{generation.pk}"' in content
+    assert content.count('class="placeholder-tile"') == 2
+    assert "aspect-ratio: 16 / 9" in content
+    assert 'hx-swap-oob="outerHTML"' in content
+    assert 'value="k-1"' not in content  # the next submit gets a new idempotency key
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"prompt": ""}, "This field is required."),
+        ({"prompt": "x" * 1001}, "Ensure this value has at most 1000 characters"),
+        ({"n": "11"}, "Ensure this value is less than or equal to 10."),
+        ({"n": "0"}, "Ensure this value is greater than or equal to 1."),
+        ({"size": "1024x1024"}, "Select a valid choice."),
+        ({"aspect_ratio": "5:4"}, "Select a valid choice."),
+    ],
+)
+def test_bad_input_is_explained_in_place_and_nothing_is_created(user_client, overrides, message):
+    response = user_client.post(reverse("gallery:generate"), generate_data(**overrides), **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#generate-form"
+    assert message in response.content.decode()
+    assert not Generation.objects.exists()
+
+
+def test_bad_input_without_htmx_renders_the_page_with_errors(user_client):
+    response = user_client.post(reverse("gallery:generate"), generate_data(prompt=""))
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not Generation.objects.exists()
+
+
+def test_changing_the_model_swaps_the_option_fields(user_client, settings):
+    settings.IMAGES_API_KEY = "sk-test"
+    response = user_client.get(
+        reverse("gallery:generate"), {"model": "gpt-image-1", "prompt": "kept"}, **HTMX
+    )
+    content = response.content.decode()
+    assert 'value="gpt-image-1" selected' in content
+    assert 'name="aspect_ratio"' not in content  # a relay option gpt-image does not take
+    assert 'name="response_format"' not in content  # gpt-image always answers base64
+    assert "kept</textarea>" in content
+    response = user_client.get(reverse("gallery:generate"), {"model": "grok-3-image"}, **HTMX)
+    assert 'name="aspect_ratio"' in response.content.decode()
+
+
+def test_changing_the_model_works_without_javascript(user_client, settings):
+    settings.IMAGES_API_KEY = "sk-test"
+    response = user_client.get(reverse("gallery:generate"), {"model": "dall-e-3"}, follow=True)
+    content = response.content.decode()
+    assert 'value="dall-e-3" selected' in content
+    assert 'name="style"' in content
+
+
+def test_real_models_are_offered_only_with_a_key(user_client, settings):
+    settings.IMAGES_API_KEY = ""
+    content = user_client.get(reverse("gallery:index")).content.decode()
+    assert 'value="grok-3-image"' not in content
+    response = user_client.post(reverse("gallery:generate"), generate_data(model="grok-3-image"))
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_form_remembers_the_last_choices(user_client):
+    user_client.post(reverse("gallery:generate"), generate_data(n="3", aspect_ratio="9:16"))
+    content = user_client.get(reverse("gallery:index")).content.decode()
+    assert '<option value="9:16" selected>' in content
+    assert 'name="n" value="3"' in content
