@@ -15,6 +15,7 @@ CONTRAST: dict[str, int | tuple[int, ...]] = {
     "RGB": (20, 40, 220),
     "RGBA": (20, 40, 220, 255),
     "L": 30,
+    "CMYK": (200, 150, 0, 0),
 }
 
 

@@ -248,6 +248,15 @@ def _orientation(image: PILImage.Image) -> int:
     return value if value in ORIENTATION_TRANSPOSES else 1
 
 
+def _rgb_icc_profile(profile: bytes | None) -> bytes | None:
+    # The thumbnails are RGB: a CMYK or greyscale original's profile would misdescribe them, and
+    # they are better off with none (browsers then assume sRGB). Bytes 16-20 of an ICC header
+    # name the colour space it describes.
+    if profile and profile[16:20] == b"RGB ":
+        return profile
+    return None
+
+
 def _displayable(image: PILImage.Image) -> PILImage.Image:
     """The image in a mode WebP can store: RGB, or RGBA when it has transparency."""
     if image.mode in {"RGB", "RGBA"}:
@@ -333,7 +342,7 @@ def _decode(*, data: bytes, index: int) -> _Decoded:
         format=format_name,
         width=width,
         height=height,
-        icc_profile=image.info.get("icc_profile"),
+        icc_profile=_rgb_icc_profile(image.info.get("icc_profile")),
         preview=preview,
     )
 

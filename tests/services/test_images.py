@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.db import IntegrityError
+from PIL import ImageCms
 
 from gallery.models import Generation, Image
 from gallery.services import images
@@ -216,6 +217,28 @@ def test_wholly_transparent_image_gets_the_neutral_placeholder(generation):
     image = images.store_image(generation=generation, index=0, data=out.getvalue())
 
     assert image.placeholder_color == images.DEFAULT_PLACEHOLDER_COLOR
+
+
+def test_thumbnails_keep_an_rgb_colour_profile_and_drop_any_other(generation):
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    cmyk_profile = srgb[:16] + b"CMYK" + srgb[20:]  # only the header's colour space matters
+
+    rgb = images.store_image(
+        generation=generation, index=0, data=make_image_bytes(icc_profile=srgb)
+    )
+    cmyk = images.store_image(
+        generation=generation,
+        index=1,
+        data=make_image_bytes(
+            format="JPEG", mode="CMYK", color=(0, 0, 0, 0), icc_profile=cmyk_profile
+        ),
+    )
+
+    assert open_image(read(rgb.thumbnail_small)).info.get("icc_profile") == srgb
+    assert open_image(read(rgb.thumbnail_large)).info.get("icc_profile") == srgb
+    assert not open_image(read(cmyk.thumbnail_small)).info.get("icc_profile")
+    # CMYK all zero is white paper: the thumbnail is RGB and white on the left.
+    assert close_to(open_image(read(cmyk.thumbnail_small)).getpixel((4, 4)), (255, 255, 255))
 
 
 def test_sixteen_bit_greyscale_png_is_not_clipped_to_white(generation):
