@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
 def normalize_prompt(prompt: str) -> str:
     """The form prompt history groups by: case-folded, whitespace collapsed."""
     return re.sub(r"\s+", " ", prompt).strip().casefold()
+
+
+def local_day_bounds(
+    date_from: date | None, date_to: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """[start, end) instants covering the calendar days date_from..date_to, both inclusive, in
+    the current time zone (the user's, when a middleware activates it)."""
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(date_from, time.min, tzinfo=tz) if date_from else None
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz) if date_to else None
+    return start, end
 
 
 def original_upload_to(image: Image, filename: str) -> str:
@@ -39,6 +51,43 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
 
     def pending(self) -> GenerationQuerySet:
         return self.filter(status__in=Generation.PENDING_STATUSES)
+
+    # Grid filters. Each narrows by one thing the user picked; gallery.services.browse chains
+    # them from GridFilters and skips the ones left blank.
+
+    def of_model(self, model: str) -> GenerationQuerySet:
+        return self.filter(model=model)
+
+    def of_size(self, size: str) -> GenerationQuerySet:
+        return self.filter(size=size)
+
+    def of_aspect_ratio(self, aspect_ratio: str) -> GenerationQuerySet:
+        return self.filter(aspect_ratio=aspect_ratio)
+
+    def in_status(self, status: str) -> GenerationQuerySet:
+        return self.filter(status=status)
+
+    def with_favorites(self) -> GenerationQuerySet:
+        """Generations with at least one live favourite image (EXISTS, so no duplicates)."""
+        return self.filter(
+            Exists(Image.objects.live().filter(generation=OuterRef("pk"), is_favorite=True))
+        )
+
+    def created_between(self, date_from: date | None, date_to: date | None) -> GenerationQuerySet:
+        """Created on the calendar days date_from..date_to (inclusive; either may be None)."""
+        start, end = local_day_bounds(date_from, date_to)
+        queryset = self
+        if start is not None:
+            queryset = queryset.filter(created_at__gte=start)
+        if end is not None:
+            queryset = queryset.filter(created_at__lt=end)
+        return queryset
+
+    def with_live_images(self) -> GenerationQuerySet:
+        """Prefetch each generation's live images in the order the API returned them."""
+        return self.prefetch_related(
+            Prefetch("images", queryset=Image.objects.live().order_by("index"))
+        )
 
 
 class Generation(models.Model):
@@ -111,6 +160,8 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-id"], name="generation_owner_newest"),
             models.Index(fields=["owner", "prompt_normalized"], name="generation_owner_prompt"),
+            # Date filters and the usage page read a range of one user's days.
+            models.Index(fields=["owner", "created_at"], name="generation_owner_created"),
             models.Index(
                 fields=["status", "lease_expires_at"],
                 name="generation_pending_lease",
@@ -145,6 +196,33 @@ class ImageQuerySet(models.QuerySet["Image"]):
     def live(self) -> ImageQuerySet:
         # Trashing a generation trashes its images too, so this needs no join.
         return self.filter(deleted_at__isnull=True)
+
+    # Grid filters on what the generation asked for (see GenerationQuerySet).
+
+    def of_model(self, model: str) -> ImageQuerySet:
+        return self.filter(generation__model=model)
+
+    def of_size(self, size: str) -> ImageQuerySet:
+        return self.filter(generation__size=size)
+
+    def of_aspect_ratio(self, aspect_ratio: str) -> ImageQuerySet:
+        return self.filter(generation__aspect_ratio=aspect_ratio)
+
+    def in_status(self, status: str) -> ImageQuerySet:
+        return self.filter(generation__status=status)
+
+    def favorites(self) -> ImageQuerySet:
+        return self.filter(is_favorite=True)
+
+    def created_between(self, date_from: date | None, date_to: date | None) -> ImageQuerySet:
+        """Created on the calendar days date_from..date_to (inclusive; either may be None)."""
+        start, end = local_day_bounds(date_from, date_to)
+        queryset = self
+        if start is not None:
+            queryset = queryset.filter(created_at__gte=start)
+        if end is not None:
+            queryset = queryset.filter(created_at__lt=end)
+        return queryset
 
 
 class Image(models.Model):
@@ -189,6 +267,19 @@ class Image(models.Model):
                 fields=["owner", "-id"],
                 name="image_owner_favorites",
                 condition=Q(deleted_at__isnull=True, is_favorite=True),
+            ),
+            # Search results come newest generation first (gallery.services.search): a search
+            # the full-text index cannot serve (one- and two-character terms) walks this one.
+            models.Index(
+                fields=["owner", "-generation"],
+                name="image_owner_live_generation",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # A date filter reads a range of days instead of every newer image.
+            models.Index(
+                fields=["owner", "created_at"],
+                name="image_owner_live_created",
+                condition=Q(deleted_at__isnull=True),
             ),
         ]
 
