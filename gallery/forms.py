@@ -37,7 +37,7 @@ class GenerateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "A lighthouse on a cliff at dusk"}),
         strip=True,
     )
-    n = forms.IntegerField(label="Images", min_value=1, initial=1)
+    n = forms.IntegerField(label="Number of images", min_value=1, initial=1)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
@@ -62,7 +62,7 @@ class GenerateForm(forms.Form):
             help_text=f"Up to {spec.prompt_max_chars:,} characters.",
         )
         self.fields["n"] = forms.IntegerField(
-            label="Images", min_value=1, max_value=spec.max_n, initial=1
+            label="Number of images", min_value=1, max_value=spec.max_n, initial=1
         )
         if spec.sizes:
             self.fields["size"] = forms.ChoiceField(

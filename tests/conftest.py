@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-pytest_plugins = ["tests.fake_images_api"]
+pytest_plugins = ["tests.fake_images_api", "tests.workers"]
 
 
 @pytest.fixture(autouse=True)

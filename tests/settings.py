@@ -6,12 +6,19 @@ server of the browser tests see the same data as the test. DATABASE_URL switches
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from gallery.settings import *  # noqa: F403
-from gallery.settings import BASE_DIR, DATABASES
+from gallery.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per test run, so two runs side by side never share (and delete) one database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"atelier-test-{os.getpid()}.sqlite3")
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

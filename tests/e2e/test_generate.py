@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+
+def sign_up(page: Page, username: str = "grace") -> None:
+    page.goto(page.base_url + "/accounts/signup/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill("a-long-unusual-pass-42")
+    page.get_by_label("Password confirmation").fill("a-long-unusual-pass-42")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(page.base_url + "/")
+
+
+def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_images_api):
+    workers.start()
+    sign_up(page)
+
+    page.get_by_label("Model").select_option("grok-3-image")
+    # The options are swapped in for the chosen model (the relay's sizes and ratios).
+    expect(page.get_by_label("Size")).to_contain_text("1280x720")
+    page.get_by_label("Prompt").fill("a lighthouse on a cliff at dusk [fault:slow=1]")
+    page.get_by_label("Number of images").fill("4")
+    page.get_by_label("Size").select_option("1280x720")
+    page.get_by_label("Aspect ratio").select_option("16:9")
+    page.get_by_role("button", name="Generate").click()
+
+    card = page.locator(".generation-card").first
+    expect(card.locator(".placeholder-tile")).to_have_count(4)
+    expect(card.locator(".placeholder-tile").first).to_have_attribute(
+        "style", re.compile(r"aspect-ratio: 16 / 9")
+    )
+    expect(card.locator(".status")).to_have_text(re.compile("Queued|Running"))
+
+    expect(card.locator("img")).to_have_count(4, timeout=30_000)
+    expect(card.locator(".status")).to_have_text("Succeeded")
+    expect(card.locator(".placeholder-tile")).to_have_count(0)
+    for index in range(4):
+        image = card.locator("img").nth(index)
+        expect(image).to_have_js_property("complete", True)
+        assert image.evaluate("img => img.naturalWidth") > 0
+
+    body = fake_images_api.generation_requests[0].json
+    assert body["n"] == 4
+    assert body["size"] == "1280x720"
+    assert body["aspect_ratio"] == ["16:9"] * 4
+
+
+def test_a_failure_shows_its_reason_and_retry_works(page: Page, workers, fake_images_api):
+    workers.start()
+    sign_up(page)
+    page.get_by_label("Model").select_option("grok-3-image")
+    page.get_by_label("Prompt").fill("a fox [fault:400-policyx1]")
+    page.get_by_label("Number of images").fill("1")
+    page.get_by_role("button", name="Generate").click()
+
+    card = page.locator(".generation-card").first
+    expect(card.get_by_role("alert")).to_contain_text("safety", ignore_case=True, timeout=20_000)
+    expect(card.locator(".status")).to_have_text("Failed")
+    card.get_by_role("button", name="Retry").click()
+    expect(card.locator("img")).to_have_count(1, timeout=20_000)
+    expect(card.locator(".status")).to_have_text("Succeeded")
+
+
+def test_bad_input_is_explained_in_the_form(page: Page, user, password):
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Prompt").fill("   ")
+    page.get_by_label("Prompt").evaluate("el => el.removeAttribute('required')")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#generate-form").get_by_role("alert")).to_contain_text(
+        "This field is required."
+    )
+    expect(page.locator(".generation-card")).to_have_count(0)
