@@ -169,12 +169,12 @@ FORMAT_NAMES = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}
 
-# The grid shows thumbnail_small (two of them side by side on a 2x screen); the lightbox shows
-# thumbnail_large.
+# thumbnail_small fills a grid cell of up to 192 CSS pixels on a 2x screen; thumbnail_large is
+# the lightbox's preview.
 THUMBNAIL_SMALL_BOX = (384, 384)
 THUMBNAIL_LARGE_BOX = (1280, 1280)
-# method 0-2 are libwebp's fast settings: method 4 (its default) costs three times as long for
-# files about 5% smaller, and a thumbnail is made once per image on the critical path of a card.
+# Methods 0-2 are libwebp's fast settings: method 4, its default, takes three to five times as
+# long for files 4-7% smaller, and thumbnails are made on the way from an API response to a card.
 THUMBNAIL_SMALL_WEBP = {"quality": 80, "method": 2}
 THUMBNAIL_LARGE_WEBP = {"quality": 82, "method": 0}
 # Downscale first by the largest whole factor (a cheap box filter) that leaves the bicubic pass

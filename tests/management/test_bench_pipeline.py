@@ -18,8 +18,18 @@ def test_bench_pipeline_prints_a_row_per_format_and_leaves_nothing(db, media_roo
     assert lines[0].startswith("Pillow ")
     assert "64x64 images, n=2, 1 repeats" in lines[0]
     header = next(line for line in lines if line.startswith("format"))
-    assert header.split() == ["format", "file", "decode", "p95", "store", "p95", "ratio"]
-    times = r"\s+".join([r"\d+\.\d"] * 4)
+    assert header.split() == [
+        "format",
+        "file",
+        "decode",
+        "p95",
+        "thumbs",
+        "p95",
+        "store",
+        "p95",
+        "ratio",
+    ]
+    times = r"\s+".join([r"\d+\.\d"] * 6)
     for image_format in ("PNG", "JPEG"):
         row = next(line for line in lines if line.startswith(image_format + " "))
         assert re.fullmatch(rf"{image_format}\s+\d+ (kB|MB)\s+{times}\s+\d+\.\d\dx", row), row
