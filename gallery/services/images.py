@@ -641,7 +641,9 @@ def _embed_png_text(*, data: bytes, metadata: dict[str, str]) -> bytes:
         raise ValueError("The PNG file has no header chunk.")
 
     text_chunks = []
-    for key, value in metadata.items():
+    for key, raw_value in metadata.items():
+        # A NUL would end the text early for every reader: the format has no escape for it.
+        value = raw_value.replace("\x00", "")
         if value.isascii():
             text_chunks.append(_png_chunk(b"tEXt", keywords[key] + b"\x00" + value.encode()))
         else:

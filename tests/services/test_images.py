@@ -559,6 +559,29 @@ def test_jpeg_and_webp_provenance_is_xmp_and_pixels_stay(pillow_format, options)
     assert pixels_of(again) == pixels_of(data)
 
 
+@pytest.mark.parametrize("pillow_format", ["PNG", "WEBP"])
+def test_animations_keep_their_frames_when_provenance_is_embedded(pillow_format):
+    frames = [open_image(make_image_bytes(color=color)) for color in ((250, 0, 0), (0, 250, 0))]
+    out = io.BytesIO()
+    frames[0].save(
+        out, format=pillow_format, save_all=True, append_images=frames[1:], lossless=True
+    )
+
+    embedded = images.embed_provenance(
+        data=out.getvalue(), image_format=pillow_format, metadata=METADATA
+    )
+
+    image = open_image(embedded)
+    assert image.n_frames == 2
+    for frame in range(2):
+        image.seek(frame)
+        assert close_to(image.convert("RGB").getpixel((2, 2)), frames[frame].getpixel((2, 2)))
+    if pillow_format == "PNG":
+        assert image.text["Title"] == METADATA["Title"]
+    else:
+        assert xmp_values(image)["title"] == METADATA["Title"]
+
+
 def test_jpeg_xmp_keeps_jfif_and_exif_first():
     data = make_image_bytes(format="JPEG", exif_orientation=6)
 
@@ -596,6 +619,16 @@ def test_jpeg_provenance_too_long_for_one_segment_is_cut():
 def test_provenance_refuses_data_that_is_not_the_format_named(data, image_format):
     with pytest.raises(ValueError, match=r"not|cannot|truncated|header"):
         images.embed_provenance(data=data, image_format=image_format, metadata=METADATA)
+
+
+def test_nul_characters_are_dropped_from_png_text():
+    embedded = images.embed_provenance(
+        data=make_image_bytes(),
+        image_format="png",
+        metadata={"Title": "a\x00fox", "Comment": "狐\x00"},
+    )
+
+    assert open_image(embedded).text == {"Title": "afox", "Comment": "狐"}
 
 
 def test_png_keywords_that_png_cannot_hold_are_refused():
