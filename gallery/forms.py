@@ -21,7 +21,8 @@ RESPONSE_FORMAT_LABELS = {"url": "URL (downloaded at once)", "b64_json": "Base64
 
 
 def model_choice_label(spec: ModelSpec) -> str:
-    return f"{spec.display_label} (demo)" if spec.demo else spec.display_label
+    label = spec.display_label
+    return f"{label} (demo)" if spec.demo and "demo" not in label.casefold() else label
 
 
 class GenerateForm(forms.Form):

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from gallery.forms import GenerateForm
 from gallery.models import Generation, Image
-from gallery.views.generations import generate_form_for
+from gallery.views.generations import LIVE_IMAGES, generate_form_for
 from gallery.views.htmx import HtmxHttpRequest
 
 # Failures stay on top of the gallery this long, so the user sees them and can retry.
@@ -29,7 +29,7 @@ def index_context(request: HtmxHttpRequest, *, form: GenerateForm | None = None)
             Q(status__in=Generation.PENDING_STATUSES)
             | Q(status=Generation.Status.FAILED, created_at__gte=since)
         )
-        .prefetch_related("images")
+        .prefetch_related(LIVE_IMAGES)
         .order_by("-id")[:20]
     )
     return {

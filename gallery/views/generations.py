@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,9 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HTMX_STOP_POLLING, retarget
 
 from gallery.forms import GenerateForm, initial_from_generation
-from gallery.models import Generation
+from gallery.models import Generation, Image
 from gallery.services import generations
 from gallery.views.htmx import HtmxHttpRequest
+
+# A card shows its generation's images that are not in the trash, in the order they came.
+LIVE_IMAGES = Prefetch("images", queryset=Image.objects.live().order_by("index"))
 
 # A pending card polls again after this many seconds, backing off as the work takes longer.
 POLL_DELAYS = ((10, 1), (60, 2), (180, 4))
@@ -76,7 +80,7 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(
-        Generation.objects.for_user(request.user).prefetch_related("images"), pk=pk
+        Generation.objects.for_user(request.user).prefetch_related(LIVE_IMAGES), pk=pk
     )
     context = {"generation": generation, "poll_delay": poll_delay(generation)}
     if request.htmx:
@@ -105,7 +109,7 @@ def generation_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 def card_or_redirect(request: HtmxHttpRequest, generation: Generation) -> HttpResponse:
     if request.htmx:
-        generation = Generation.objects.prefetch_related("images").get(pk=generation.pk)
+        generation = Generation.objects.prefetch_related(LIVE_IMAGES).get(pk=generation.pk)
         return render(
             request,
             "gallery/_generation_card.html",

@@ -35,7 +35,7 @@ def image_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         "image": image,
         "generation": generation,
-        "siblings": generation.images.filter(deleted_at__isnull=True),
+        "siblings": generation.images.live().order_by("index"),
         "newer": mine.filter(pk__gt=image.pk).order_by("pk").values_list("pk", flat=True).first(),
         "older": mine.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first(),
         "remixes": Generation.objects.for_user(request.user).live().filter(parent=generation),
