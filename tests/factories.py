@@ -6,7 +6,9 @@
 
 Image rows carry plausible file names and dimensions but no file is written: use them for
 anything that reads the database (grids, search, history, usage), and tests/images.py (real,
-tiny image bytes) for anything that opens the files.
+tiny image bytes) for anything that opens the files. Reload such an image with
+Image.objects.get(), not refresh_from_db(): refreshing an ImageField re-reads the dimensions
+from the (missing) file.
 """
 
 from __future__ import annotations
@@ -107,5 +109,5 @@ def trash_generation(generation: Generation) -> None:
 
 
 def trash_image(image: Image) -> None:
-    Image.objects.filter(pk=image.pk).update(deleted_at=timezone.now())
-    image.refresh_from_db()
+    image.deleted_at = timezone.now()
+    Image.objects.filter(pk=image.pk).update(deleted_at=image.deleted_at)
