@@ -318,7 +318,7 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
                 revised_prompt=result_image.revised_prompt,
             )
         except images.InvalidImageError as error:
-            problems.append(f"Image {position}: {error}")
+            problems.append(str(error))  # "Image 3 could not be read: …"
             continue
         stored += 1
     if result.missing:

@@ -81,7 +81,7 @@ def test_a_corrupt_image_fails_only_that_image(user, fake_images_api):
     generation = run(create(user, prompt="foxes [fault:not-image]", n=2))
     assert generation.status == Generation.Status.PARTIAL
     assert list(generation.images.values_list("index", flat=True)) == [1]
-    assert generation.error_message.startswith("Image 1:")
+    assert generation.error_message.startswith("Image 1 could not be read:")
 
 
 def test_an_expired_url_fails_that_image_with_a_clear_message(user, fake_images_api):
