@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from gallery.views import accounts, gallery, generations, images, media
+from gallery.views import accounts, gallery, generations, images, library, media
 
 gallery_patterns = [
     path("", gallery.index, name="index"),
@@ -19,6 +19,10 @@ gallery_patterns = [
     path("images/<int:pk>/restore/", images.image_restore, name="image_restore"),
     path("images/<int:pk>/download/", images.image_download, name="image_download"),
     path("images/download.zip", images.images_zip, name="images_zip"),
+    path("prompts/", library.prompts, name="prompts"),
+    path("usage/", library.usage, name="usage"),
+    path("trash/", library.trash_page, name="trash"),
+    path("trash/empty/", library.trash_empty, name="trash_empty"),
     path("images/<int:pk>/original/", media.image_original, name="image_original"),
     path("images/<int:pk>/thumbnail/<str:size>/", media.image_thumbnail, name="image_thumbnail"),
 ]

@@ -47,3 +47,14 @@ def is_demo_model(model_id: str) -> bool:
 def elapsed_seconds(generation: Generation) -> int:
     end = generation.finished_at or timezone.now()
     return max(0, int((end - generation.created_at).total_seconds()))
+
+
+@register.filter
+def split(value: str) -> list[str]:
+    return value.split()
+
+
+@register.filter
+def undo_url(tags: str) -> str:
+    """The restore URL a message carries in its tags ("undo:/images/5/restore/")."""
+    return next((tag.removeprefix("undo:") for tag in tags.split() if tag.startswith("undo:")), "")

@@ -4,20 +4,56 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from gallery.forms import GenerateForm
 from gallery.models import Generation, Image
-from gallery.views.generations import LIVE_IMAGES, generate_form_for
+from gallery.services import browse, catalog
+from gallery.views.common import LIVE_IMAGES, generate_form_for
 from gallery.views.htmx import HtmxHttpRequest
 
 # Failures stay on top of the gallery this long, so the user sees them and can retry.
 RECENT_PROBLEMS = timedelta(hours=24)
+VIEWS = ("images", "generations")
+IMAGES_PER_PAGE = 48
+GENERATIONS_PER_PAGE = 24
+
+
+def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
+    """The grid (images or generations) for the filters and cursor in the URL of the gallery."""
+    query = request.GET if request.resolver_match.url_name == "index" else QueryDict()
+    filters = browse.GridFilters.from_query(query)
+    view = query.get("view") if query.get("view") in VIEWS else VIEWS[0]
+    cursor = query.get("cursor")
+    if view == "images":
+        page = browse.image_page(
+            user=request.user, filters=filters, cursor=cursor, per_page=IMAGES_PER_PAGE
+        )
+    else:
+        page = browse.generation_page(
+            user=request.user, filters=filters, cursor=cursor, per_page=GENERATIONS_PER_PAGE
+        )
+    base_query = {**filters.as_query(), **({"view": view} if view != VIEWS[0] else {})}
+    return {
+        "filters": filters,
+        "view": view,
+        "page": page,
+        "is_first_page": not cursor,
+        "next_query": urlencode({**base_query, "cursor": page.next_cursor})
+        if page.has_next
+        else "",
+        "images_view_query": urlencode(filters.as_query()),
+        "generations_view_query": urlencode({**filters.as_query(), "view": "generations"}),
+        "models": catalog.all_models(),
+        "statuses": Generation.Status.choices,
+    }
 
 
 def index_context(request: HtmxHttpRequest, *, form: GenerateForm | None = None) -> dict[str, Any]:
@@ -32,13 +68,23 @@ def index_context(request: HtmxHttpRequest, *, form: GenerateForm | None = None)
         .prefetch_related(LIVE_IMAGES)
         .order_by("-id")[:20]
     )
+    context = gallery_context(request)
+    has_images = bool(context["page"].items) or (
+        context["filters"].is_empty and Image.objects.for_user(request.user).live().exists()
+    )
     return {
+        **context,
         "form": form or generate_form_for(request),
         "pending": pending,
-        "has_images": Image.objects.for_user(request.user).live().exists(),
+        "has_images": has_images,
     }
 
 
 @require_GET
+@vary_on_headers("HX-Request", "HX-Target")
 def index(request: HtmxHttpRequest) -> HttpResponse:
+    if request.htmx and request.htmx.target == "load-more":
+        return render(request, "gallery/index.html#grid-page", gallery_context(request))
+    if request.htmx and request.htmx.target == "gallery-results":
+        return render(request, "gallery/index.html#gallery-results", gallery_context(request))
     return render(request, "gallery/index.html", index_context(request))

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, retarget
 
-from gallery.forms import GenerateForm, initial_from_generation
-from gallery.models import Generation, Image
+from gallery.forms import GenerateForm
+from gallery.models import Generation
 from gallery.services import generations
+from gallery.views.access import owned
+from gallery.views.common import LIVE_IMAGES, generate_form_for
+from gallery.views.gallery import index_context
 from gallery.views.htmx import HtmxHttpRequest
-
-# A card shows its generation's images that are not in the trash, in the order they came.
-LIVE_IMAGES = Prefetch("images", queryset=Image.objects.live().order_by("index"))
 
 # A pending card polls again after this many seconds, backing off as the work takes longer.
 POLL_DELAYS = ((10, 1), (60, 2), (180, 4))
@@ -29,38 +27,33 @@ def poll_delay(generation: Generation) -> int:
     return next((delay for limit, delay in POLL_DELAYS if waited < limit), POLL_DELAY_MAX)
 
 
-def generate_form_for(request: HtmxHttpRequest) -> GenerateForm:
-    """An unbound form: the model asked for in the URL, else the user's last choices."""
-    last = Generation.objects.for_user(request.user).order_by("-id").first()
-    initial = initial_from_generation(last)
-    if model := request.GET.get("model"):
-        initial = {**initial, "model": model}
-    for name in ("prompt", "size", "aspect_ratio", "quality", "resolution", "n"):
-        if value := request.GET.get(name):
-            initial[name] = value
-    return GenerateForm(initial=initial)
-
-
 @require_http_methods(["GET", "POST"])
 def generate(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
-        form = generate_form_for(request)
+        # The model switch: the form again, with the chosen model's options.
+        form = generate_form_for(request, overrides=request.GET)
         if request.htmx:
             return render(request, "gallery/index.html#generate-form", {"form": form})
-        query = request.GET.urlencode()
-        return redirect(reverse("gallery:index") + (f"?{query}" if query else ""))
+        return render(request, "gallery/index.html", index_context(request, form=form))
 
     form = GenerateForm(request.POST)
     if not form.is_valid():
         if request.htmx:
             response = render(request, "gallery/index.html#generate-form", {"form": form})
             return retarget(response, "#generate-form")
-        return render(request, "gallery/index.html", {"form": form, "pending": [], "page": None})
+        return render(request, "gallery/index.html", index_context(request, form=form))
 
+    parent_id = form.cleaned_data.get("parent")
+    parent = (
+        get_object_or_404(Generation.objects.for_user(request.user), pk=parent_id)
+        if parent_id
+        else None
+    )
     generation, created = generations.create_generation(
         user=request.user,
         params=form.params(),
         idempotency_key=form.cleaned_data["idempotency_key"],
+        parent=parent,
     )
     if not request.htmx:
         if created:
@@ -68,8 +61,9 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
         return redirect("gallery:index")
     # The card goes on top of the list; a fresh form (new idempotency key, same choices) swaps in
     # out of band, so the next submit is a new generation and a double click is not.
-    next_form = GenerateForm(initial={**form.cleaned_data, "idempotency_key": None})
-    next_form.initial["idempotency_key"] = generations.new_idempotency_key()
+    next_initial = {**form.cleaned_data, "parent": None}
+    next_initial["idempotency_key"] = generations.new_idempotency_key()
+    next_form = GenerateForm(initial=next_initial)
     return render(
         request,
         "gallery/generate_response.html",
@@ -77,6 +71,7 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@owned(Generation)
 @require_GET
 def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(
@@ -91,6 +86,7 @@ def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "gallery/generation.html", context)
 
 
+@owned(Generation)
 @require_POST
 def generation_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
@@ -99,6 +95,7 @@ def generation_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return card_or_redirect(request, generation)
 
 
+@owned(Generation)
 @require_POST
 def generation_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)

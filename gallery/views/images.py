@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from gallery.models import Generation, Image
 from gallery.services import downloads, generations, trash
+from gallery.views.access import owned
 from gallery.views.htmx import HtmxHttpRequest
 from gallery.views.media import CONTENT_TYPES
 
@@ -27,6 +28,7 @@ def user_image(request: HtmxHttpRequest, pk: int, *, live: bool = True) -> Image
     return get_object_or_404(images, pk=pk)
 
 
+@owned(Image)
 @require_GET
 def image_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     image = user_image(request, pk)
@@ -47,6 +49,7 @@ def image_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "gallery/image.html", context)
 
 
+@owned(Image)
 @require_POST
 def image_favorite(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     image = user_image(request, pk)
@@ -59,6 +62,7 @@ def image_favorite(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("gallery:image", pk=image.pk)
 
 
+@owned(Image)
 @require_POST
 def image_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     image = user_image(request, pk)
@@ -73,6 +77,7 @@ def image_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("gallery:index")
 
 
+@owned(Image)
 @require_POST
 def image_restore(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     image = user_image(request, pk, live=False)
@@ -89,6 +94,7 @@ def _safe(request: HtmxHttpRequest, url: str | None) -> bool:
     return bool(url) and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()})
 
 
+@owned(Image)
 @require_GET
 def image_download(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     image = user_image(request, pk)
@@ -109,9 +115,11 @@ def images_zip(request: HtmxHttpRequest) -> HttpResponse:
     selected = (
         Image.objects.for_user(request.user).live().filter(pk__in=ids).select_related("generation")
     )
-    if not ids or not selected.exists():
+    if not ids:
         messages.error(request, "Select at least one image to download.")
         return redirect("gallery:index")
+    if selected.count() != len(set(ids)):
+        raise Http404("No such image.")
     response = StreamingHttpResponse(
         downloads.stream_zip(selected.order_by("-pk").iterator(chunk_size=50)),
         content_type="application/zip",
@@ -120,6 +128,7 @@ def images_zip(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
+@owned(Generation)
 @require_POST
 def generation_rerun(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     source = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)

@@ -10,6 +10,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import condition, require_GET
 
 from gallery.models import Image
+from gallery.views.access import owned
 from gallery.views.htmx import HtmxHttpRequest
 
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
@@ -37,6 +38,7 @@ def file_response(field_file, *, content_type: str, filename: str | None = None)
     return response
 
 
+@owned(Image)
 @require_GET
 @condition(etag_func=lambda request, pk: image_etag(request, pk))
 def image_original(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -48,6 +50,7 @@ def image_original(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@owned(Image)
 @require_GET
 @condition(etag_func=lambda request, pk, size: image_etag(request, pk, size))
 def image_thumbnail(request: HtmxHttpRequest, pk: int, size: str) -> HttpResponse:

@@ -21,3 +21,78 @@ function tickElapsed() {
   });
 }
 setInterval(tickElapsed, 1000);
+
+// The image overlay: the detail view loads into #overlay-content (the same URL as its page).
+// Escape closes it, the arrow keys move between images; without JavaScript the links navigate.
+const overlay = () => document.getElementById("overlay");
+const overlayOpen = () => overlay() && !overlay().hidden;
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target.id === "overlay-content") {
+    overlay().hidden = false;
+    document.body.style.overflow = "hidden";
+    const focusable = overlay().querySelector(".close-overlay");
+    if (focusable) focusable.focus();
+  }
+});
+
+function closeOverlay() {
+  overlay().hidden = true;
+  document.getElementById("overlay-content").replaceChildren();
+  document.body.style.overflow = "";
+  history.back();
+}
+
+function showImage(url) {
+  if (!url) return;
+  if (overlayOpen()) {
+    htmx.ajax("GET", url, { target: "#overlay-content", swap: "innerHTML" }).then(() => {
+      history.replaceState(history.state, "", url);
+    });
+  } else {
+    window.location.href = url;
+  }
+}
+
+document.addEventListener("click", (event) => {
+  if (!overlayOpen()) return;
+  const close = event.target.closest(".close-overlay");
+  if (close || event.target === overlay()) {
+    event.preventDefault();
+    closeOverlay();
+  }
+  const step = event.target.closest("#overlay-content a[rel=prev], #overlay-content a[rel=next]");
+  if (step) {
+    event.preventDefault();
+    showImage(step.getAttribute("href"));
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  const detail = document.getElementById("image-detail");
+  if (!detail || event.target.closest("input, textarea, select")) return;
+  if (event.key === "Escape") {
+    if (overlayOpen()) closeOverlay();
+    else {
+      const close = detail.querySelector(".close-overlay");
+      if (close) window.location.href = close.href;
+    }
+  } else if (event.key === "ArrowLeft") {
+    showImage(detail.dataset.newer);
+  } else if (event.key === "ArrowRight") {
+    showImage(detail.dataset.older);
+  }
+});
+
+// "Copy prompt" buttons.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  try {
+    await navigator.clipboard.writeText(source.textContent.trim());
+    button.textContent = "Copied";
+  } catch {
+    button.textContent = "Select and copy the prompt";
+  }
+});

@@ -119,7 +119,9 @@ def test_changing_the_model_works_without_javascript(user_client, settings):
 def test_real_models_are_offered_only_with_a_key(user_client, settings):
     settings.IMAGES_API_KEY = ""
     content = user_client.get(reverse("gallery:index")).content.decode()
-    assert 'value="grok-3-image"' not in content
+    generate_form = content.split('id="generate-form"')[1].split("</form>")[0]
+    assert 'value="grok-3-image"' not in generate_form
+    assert 'value="demo"' in generate_form
     response = user_client.post(reverse("gallery:generate"), generate_data(model="grok-3-image"))
     assert "Select a valid choice" in response.content.decode()
 

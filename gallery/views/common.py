@@ -1,0 +1,40 @@
+"""What several views share: the generate form's starting values, a card's images."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db.models import Prefetch
+
+from gallery.forms import GenerateForm, initial_from_generation
+from gallery.models import Generation, Image
+from gallery.views.htmx import HtmxHttpRequest
+
+# A card shows its generation's images that are not in the trash, in the order they came.
+LIVE_IMAGES = Prefetch("images", queryset=Image.objects.live().order_by("index"))
+
+
+def generate_form_for(
+    request: HtmxHttpRequest, *, overrides: Mapping[str, str] | None = None
+) -> GenerateForm:
+    """An unbound generate form for the user.
+
+    It starts from the user's last choices; `?use=ID` (use these settings) and `?remix=ID`
+    start from one of the user's generations instead, prompt included, and a remix links the
+    new generation to it. `overrides` (the model switch) win over both.
+    """
+    generations = Generation.objects.for_user(request.user)
+    source_id = request.GET.get("remix") or request.GET.get("use") or ""
+    source = generations.filter(pk=source_id).first() if source_id.isdigit() else None
+    if source is not None:
+        initial = {**initial_from_generation(source), "prompt": source.prompt}
+        if request.GET.get("remix"):
+            initial["parent"] = source.pk
+    else:
+        initial = initial_from_generation(generations.order_by("-id").first())
+    for name in ("model", "prompt", "n", "size", "aspect_ratio", "quality", "resolution"):
+        if value := (overrides or {}).get(name):
+            initial[name] = value
+    form = GenerateForm(initial=initial)
+    form.remix_of = source if "parent" in initial else None
+    return form
