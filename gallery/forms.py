@@ -40,6 +40,8 @@ class GenerateForm(forms.Form):
     )
     n = forms.IntegerField(label="Number of images", min_value=1, initial=1)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # The generation this one remixes (checked to be the user's by the view).
+    parent = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
         initial = {"idempotency_key": new_idempotency_key(), **(initial or {})}
