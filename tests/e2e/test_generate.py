@@ -18,13 +18,13 @@ def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_im
     workers.start()
     sign_up(page)
 
-    page.get_by_label("Model").select_option("grok-3-image")
+    page.get_by_label("Model", exact=True).select_option("grok-3-image")
     # The options are swapped in for the chosen model (the relay's sizes and ratios).
     expect(page.get_by_label("Size")).to_contain_text("1280x720")
-    page.get_by_label("Prompt").fill("a lighthouse on a cliff at dusk [fault:slow=1]")
+    page.get_by_label("Prompt", exact=True).fill("a lighthouse on a cliff at dusk [fault:slow=1]")
     page.get_by_label("Number of images").fill("4")
     page.get_by_label("Size").select_option("1280x720")
-    page.get_by_label("Aspect ratio").select_option("16:9")
+    page.get_by_label("Aspect ratio", exact=True).select_option("16:9")
     page.get_by_role("button", name="Generate").click()
 
     card = page.locator(".generation-card").first
@@ -51,8 +51,8 @@ def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_im
 def test_a_failure_shows_its_reason_and_retry_works(page: Page, workers, fake_images_api):
     workers.start()
     sign_up(page)
-    page.get_by_label("Model").select_option("grok-3-image")
-    page.get_by_label("Prompt").fill("a fox [fault:400-policyx1]")
+    page.get_by_label("Model", exact=True).select_option("grok-3-image")
+    page.get_by_label("Prompt", exact=True).fill("a fox [fault:400-policyx1]")
     page.get_by_label("Number of images").fill("1")
     page.get_by_role("button", name="Generate").click()
 
@@ -69,8 +69,8 @@ def test_bad_input_is_explained_in_the_form(page: Page, user, password):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_label("Prompt").fill("   ")
-    page.get_by_label("Prompt").evaluate("el => el.removeAttribute('required')")
+    page.get_by_label("Prompt", exact=True).fill("   ")
+    page.get_by_label("Prompt", exact=True).evaluate("el => el.removeAttribute('required')")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#generate-form").get_by_role("alert")).to_contain_text(
         "This field is required."
