@@ -159,7 +159,11 @@ class Generation(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "-id"], name="generation_owner_newest"),
-            models.Index(fields=["owner", "prompt_normalized"], name="generation_owner_prompt"),
+            # Prompt history asks "is there a newer live generation of this prompt?" per row it
+            # shows: with the id in the key that is one seek, however often the prompt was used.
+            models.Index(
+                fields=["owner", "prompt_normalized", "-id"], name="generation_owner_prompt"
+            ),
             # Date filters and the usage page read a range of one user's days.
             models.Index(fields=["owner", "created_at"], name="generation_owner_created"),
             models.Index(
