@@ -5,25 +5,45 @@ the cursor", read from an index in order and stopped early, so page 1000 costs w
 costs, and rows added between two page loads (they get higher ids) never shift or repeat what
 the user already saw. OFFSET would read and throw away every earlier row instead.
 
-The cursor is opaque to callers (today the decimal id of the last row shown). A malformed
-cursor is ignored: the caller gets the first page, never an error.
+The cursor is opaque to callers: pass back Page.next_cursor as it is (today the decimal id of
+the last row shown, or "g" and a generation id on an image search page). A malformed cursor, or
+one from another kind of page, is ignored: the caller gets the first page, never an error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, F, OuterRef, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from gallery.models import Generation, GenerationQuerySet, Image, ImageQuerySet
+from gallery.models import (
+    Generation,
+    GenerationQuerySet,
+    Image,
+    ImageQuerySet,
+    local_day_bounds,
+)
 from gallery.services import search
 from gallery.services.search import (
     MAX_QUERY_CHARS,
@@ -264,10 +284,10 @@ def prompt_history(
     of thumbnails: three queries per page whatever its size (one when it is empty).
 
     Each prompt is represented by its newest live generation: the page walks the user's
-    generations newest first through the (owner, prompt_normalized, id) index and keeps the rows
-    no newer row of the same prompt supersedes, so it stops after about per_page rows instead of
-    grouping all of them. The cursor is that generation's id. With a query, a prompt is listed
-    when its newest generation matches (prompt or revised prompt).
+    generations newest first and keeps the rows no newer live row of the same prompt supersedes
+    (one probe of the (owner, prompt_normalized) index each), so it stops after about per_page
+    rows instead of grouping all of them. The cursor is that generation's id. With a query, a
+    prompt is listed when its newest generation matches (prompt or revised prompt).
     """
     per_page = clamp_per_page(per_page)
     live = Generation.objects.for_user(user).live()
@@ -361,36 +381,49 @@ class UsageSummary:
 
 
 def usage_summary(*, user: User, days: int = 30) -> UsageSummary:
-    """Per day and per model images and tokens for the user (one query)."""
+    """Per day and per model images and tokens for the user, summed by the database in one
+    query (a month of a heavy user's generations is thousands of rows; a summary is a few
+    dozen)."""
     days = max(1, min(days, 3660))
     tz = timezone.get_current_timezone()
     end = timezone.localdate(timezone=tz)
     start = end - dt.timedelta(days=days - 1)
-    generations = Generation.objects.for_user(user).created_between(start, end)
-
-    # One row per generation of the range with its image count; the days and the sums are made
-    # here, because token counts live in usage JSON whose shape varies by provider, and reading
-    # it in Python tolerates every shape (the range is a month of one user's rows).
-    rows = (
-        generations.annotate(image_count=Count("images"))
-        .order_by()
-        .values_list("created_at", "model", "usage", "image_count")
+    day_starts = [start + dt.timedelta(days=offset) for offset in range(days)]
+    # Days are numbered against instants computed here, in the user's time zone (DST included),
+    # rather than by truncating each row's timestamp: SQLite would call back into Python per row.
+    day_number = Case(
+        *(
+            When(created_at__lt=local_day_bounds(None, day)[1], then=Value(number))
+            for number, day in enumerate(day_starts)
+        ),
+        output_field=IntegerField(),
     )
-    sums: dict[tuple[dt.date, str], list[int]] = defaultdict(lambda: [0, 0])
-    for created_at, model, usage, image_count in rows:
-        cell = sums[created_at.astimezone(tz).date(), model]
-        cell[0] += image_count
-        cell[1] += tokens_used(usage)
+    image_count = (
+        Image.objects.filter(generation=OuterRef("pk"))
+        .order_by()
+        .values("generation")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    rows = (
+        Generation.objects.for_user(user)
+        .created_between(start, end)
+        .order_by()
+        .values(day_number=day_number, model_name=F("model"))
+        .annotate(
+            images=Sum(Coalesce(Subquery(image_count), 0)),
+            tokens=Sum(UsageTokens("usage")),
+        )
+    )
 
     by_day: dict[dt.date, dict[str, Usage]] = defaultdict(dict)
     by_model: dict[str, Usage] = defaultdict(Usage)
-    for (day, model), (images, tokens) in sums.items():
-        cell = Usage(images=images, tokens=tokens)
-        by_day[day][model] = cell
-        by_model[model] += cell
+    for row in rows:
+        cell = Usage(images=row["images"] or 0, tokens=row["tokens"] or 0)
+        by_day[day_starts[row["day_number"]]][row["model_name"]] = cell
+        by_model[row["model_name"]] += cell
     day_list = []
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
+    for day in day_starts:
         models_that_day = dict(sorted(by_day.get(day, {}).items()))
         day_list.append(
             DayUsage(
@@ -406,25 +439,44 @@ def usage_summary(*, user: User, days: int = 30) -> UsageSummary:
     )
 
 
-def tokens_used(usage: Any) -> int:
-    """Tokens from a generation's usage JSON: total_tokens if present, else input + output
-    tokens; 0 for anything else (absent, null, a list, non-numeric values)."""
-    if not isinstance(usage, dict):
-        return 0
-    total = _count(usage.get("total_tokens"))
-    if total is not None:
-        return total
-    return (_count(usage.get("input_tokens")) or 0) + (_count(usage.get("output_tokens")) or 0)
+# Larger counts are taken for this: a sum of them cannot overflow a 64-bit integer.
+MAX_TOKENS_PER_GENERATION = 10**15
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return max(value, 0)
-    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
-        return max(int(value), 0)
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            return max(int(value.strip()), 0)
-    return None
+class UsageTokens(Func):
+    """Tokens in a usage JSON column: total_tokens when it is a number, else input_tokens plus
+    output_tokens (each when it is a number), else 0. Fractions are truncated, negatives count
+    as 0; a usage that is null, a list, a string, or holds strings or booleans counts nothing,
+    so no provider's odd shape can break the sum."""
+
+    output_field = BigIntegerField()
+    arity = 1
+
+    def _sql(self, compiler: Any, number: Callable[[str, str], str]) -> tuple[str, Any]:
+        column, params = compiler.compile(self.source_expressions[0])
+        total, input_, output = (
+            number(column, key) for key in ("total_tokens", "input_tokens", "output_tokens")
+        )
+        sql = f"COALESCE({total}, COALESCE({input_}, 0) + COALESCE({output}, 0))"
+        # Each of the three numbers names the column twice.
+        return sql, (*params,) * 6
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        def number(column: str, key: str) -> str:
+            return (
+                f"(CASE WHEN json_type({column}, '$.{key}') IN ('integer', 'real') "
+                f"THEN MIN(MAX(CAST(json_extract({column}, '$.{key}') AS INTEGER), 0), "
+                f"{MAX_TOKENS_PER_GENERATION}) END)"
+            )
+
+        return self._sql(compiler, number)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        def number(column: str, key: str) -> str:
+            return (
+                f"(CASE WHEN jsonb_typeof({column} -> '{key}') = 'number' "
+                f"THEN LEAST(GREATEST(TRUNC(({column} ->> '{key}')::numeric), 0), "
+                f"{MAX_TOKENS_PER_GENERATION})::bigint END)"
+            )
+
+        return self._sql(compiler, number)

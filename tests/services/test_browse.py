@@ -14,7 +14,6 @@ from gallery.services.browse import (
     generation_page,
     image_page,
     prompt_history,
-    tokens_used,
     usage_summary,
 )
 from tests.factories import make_generation, make_image, trash_generation, trash_image
@@ -365,6 +364,18 @@ def test_generation_pages_cover_every_live_generation_once_newest_first(user, ot
             assert [g.id for page in pages for g in page] == expected
 
 
+def test_generations_made_between_page_loads_do_not_repeat(user):
+    older = [make_generation(owner=user, prompt="a fox") for _ in range(4)]
+    for filters in (NO_FILTERS, GridFilters(q="fox")):
+        first = generation_page(user=user, filters=filters, cursor=None, per_page=2)
+        make_generation(owner=user, prompt="a fox")
+        second = generation_page(user=user, filters=filters, cursor=first.next_cursor, per_page=2)
+
+        assert first.items + second.items == older[::-1]
+        assert not second.has_next
+        Generation.objects.filter(pk__gt=older[-1].pk).delete()
+
+
 def test_generation_pages_hold_their_live_images_in_index_order(user, django_assert_num_queries):
     for _ in range(4):
         generation = make_generation(owner=user, n_images=0)
@@ -559,19 +570,29 @@ def test_usage_days_follow_the_current_time_zone(user):
         (None, 0),
         ({}, 0),
         ([], 0),
+        ([{"total_tokens": 3}], 0),
         ("12", 0),
+        (12, 0),
         ({"total_tokens": 12}, 12),
         ({"total_tokens": 12, "input_tokens": 1, "output_tokens": 2}, 12),
         ({"input_tokens": 1, "output_tokens": 2}, 3),
         ({"input_tokens": 1}, 1),
-        ({"total_tokens": "12"}, 12),
+        ({"total_tokens": "12"}, 0),
         ({"total_tokens": 12.7}, 12),
         ({"total_tokens": True}, 0),
         ({"total_tokens": -5}, 0),
-        ({"total_tokens": float("nan")}, 0),
+        ({"total_tokens": None, "input_tokens": 4}, 4),
         ({"total_tokens": "lots", "input_tokens": 2, "output_tokens": 2}, 4),
         ({"total_tokens": {"value": 3}}, 0),
+        ({"total_tokens": 1e30}, 10**15),
+        ({"input_tokens": 2, "output_tokens": [5]}, 2),
     ],
 )
-def test_tokens_used(usage, tokens):
-    assert tokens_used(usage) == tokens
+def test_token_counts_tolerate_every_usage_shape(user, usage, tokens):
+    make_generation(owner=user, usage=usage)
+    make_generation(owner=user, usage={"total_tokens": 1000}, n_images=2)
+
+    summary = usage_summary(user=user, days=1)
+
+    assert summary.total.tokens == tokens + 1000
+    assert summary.total.images == 2
