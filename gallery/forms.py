@@ -64,6 +64,8 @@ class GenerateForm(forms.Form):
             max_length=spec.prompt_max_chars,
             help_text=f"Up to {spec.prompt_max_chars:,} characters.",
         )
+        # The limit changes with the model while the textarea stays: the server enforces it.
+        self.fields["prompt"].widget.attrs.pop("maxlength", None)
         self.fields["n"] = forms.IntegerField(
             label="Number of images", min_value=1, max_value=spec.max_n, initial=1
         )

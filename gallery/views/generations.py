@@ -33,7 +33,7 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
         # The model switch: the form again, with the chosen model's options.
         form = generate_form_for(request, overrides=request.GET)
         if request.htmx:
-            return render(request, "gallery/index.html#generate-form", {"form": form})
+            return render(request, "gallery/index.html#generate-options", {"form": form})
         return render(request, "gallery/index.html", index_context(request, form=form))
 
     form = GenerateForm(request.POST)

@@ -14,14 +14,20 @@ def sign_up(page: Page, username: str = "grace") -> None:
     expect(page).to_have_url(page.base_url + "/")
 
 
+def choose_model(page: Page, model: str) -> None:
+    """Pick a model and wait until the form shows its options (the demo's note goes away)."""
+    page.get_by_label("Model", exact=True).select_option(model)
+    expect(page.locator("#generate-options .demo-badge")).to_have_count(0)
+
+
 def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_images_api):
     workers.start()
     sign_up(page)
 
-    page.get_by_label("Model", exact=True).select_option("grok-3-image")
-    # The options are swapped in for the chosen model (the relay's sizes and ratios).
-    expect(page.get_by_label("Size")).to_contain_text("1280x720")
-    page.get_by_label("Prompt", exact=True).fill("a lighthouse on a cliff at dusk [fault:slow=1]")
+    prompt = page.get_by_label("Prompt", exact=True)
+    prompt.fill("a lighthouse on a cliff at dusk [fault:slow=1]")
+    choose_model(page, "grok-3-image")
+    expect(prompt).to_have_value("a lighthouse on a cliff at dusk [fault:slow=1]")
     page.get_by_label("Number of images").fill("4")
     page.get_by_label("Size").select_option("1280x720")
     page.get_by_label("Aspect ratio", exact=True).select_option("16:9")
@@ -51,7 +57,7 @@ def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_im
 def test_a_failure_shows_its_reason_and_retry_works(page: Page, workers, fake_images_api):
     workers.start()
     sign_up(page)
-    page.get_by_label("Model", exact=True).select_option("grok-3-image")
+    choose_model(page, "grok-3-image")
     page.get_by_label("Prompt", exact=True).fill("a fox [fault:400-policyx1]")
     page.get_by_label("Number of images").fill("1")
     page.get_by_role("button", name="Generate").click()

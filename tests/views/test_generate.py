@@ -97,13 +97,15 @@ def test_bad_input_without_htmx_renders_the_page_with_errors(user_client):
 def test_changing_the_model_swaps_the_option_fields(user_client, settings):
     settings.IMAGES_API_KEY = "sk-test"
     response = user_client.get(
-        reverse("gallery:generate"), {"model": "gpt-image-1", "prompt": "kept"}, **HTMX
+        reverse("gallery:generate"), {"model": "gpt-image-1", "n": "2"}, **HTMX
     )
     content = response.content.decode()
-    assert 'value="gpt-image-1" selected' in content
+    assert 'id="generate-options"' in content
+    assert 'name="prompt"' not in content  # what the user typed is not swapped away
     assert 'name="aspect_ratio"' not in content  # a relay option gpt-image does not take
     assert 'name="response_format"' not in content  # gpt-image always answers base64
-    assert "kept</textarea>" in content
+    assert 'name="n" value="2"' in content
+    assert 'id="prompt-help" hx-swap-oob="true">Up to 32,000 characters.' in content
     response = user_client.get(reverse("gallery:generate"), {"model": "grok-3-image"}, **HTMX)
     assert 'name="aspect_ratio"' in response.content.decode()
 
