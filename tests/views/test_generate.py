@@ -133,3 +133,54 @@ def test_the_form_remembers_the_last_choices(user_client):
     content = user_client.get(reverse("gallery:index")).content.decode()
     assert '<option value="9:16" selected>' in content
     assert 'name="n" value="3"' in content
+
+
+def test_a_pending_card_polls_itself_and_a_finished_one_stops_polling(user_client, user):
+    from tests.factories import make_generation
+
+    pending = make_generation(owner=user, status=Generation.Status.RUNNING, n=3)
+    response = user_client.get(reverse("gallery:generation", args=[pending.pk]), **HTMX)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert f'hx-get="{reverse("gallery:generation", args=[pending.pk])}"' in content
+    assert 'hx-trigger="load delay:1s"' in content
+    assert content.count('class="placeholder-tile"') == 3
+
+    finished = make_generation(owner=user, n_images=2)
+    response = user_client.get(reverse("gallery:generation", args=[finished.pk]), **HTMX)
+    assert response.status_code == 286  # htmx stops polling
+    assert "hx-trigger" not in response.content.decode()
+    assert response.content.decode().count("<img") == 2
+
+
+def test_polling_backs_off_as_the_wait_grows(user_client, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import make_generation
+
+    old = make_generation(
+        owner=user,
+        status=Generation.Status.RUNNING,
+        created_at=timezone.now() - timedelta(minutes=5),
+    )
+    content = user_client.get(reverse("gallery:generation", args=[old.pk]), **HTMX).content
+    assert b'hx-trigger="load delay:8s"' in content
+
+
+@pytest.mark.parametrize("n_images", [1, 10])
+def test_card_views_make_a_fixed_number_of_queries(
+    user_client, user, django_assert_num_queries, n_images
+):
+    from tests.factories import make_generation
+
+    pending = make_generation(owner=user, status=Generation.Status.QUEUED, n=n_images)
+    finished = make_generation(owner=user, n_images=n_images)
+    url_pending = reverse("gallery:generation", args=[pending.pk])
+    url_finished = reverse("gallery:generation", args=[finished.pk])
+    # session, user, ownership check, the generation, its images
+    with django_assert_num_queries(5):
+        user_client.get(url_pending, **HTMX)
+    with django_assert_num_queries(5):
+        user_client.get(url_finished, **HTMX)
