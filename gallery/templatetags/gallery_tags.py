@@ -50,11 +50,6 @@ def elapsed_seconds(generation: Generation) -> int:
 
 
 @register.filter
-def split(value: str) -> list[str]:
-    return value.split()
-
-
-@register.filter
 def undo_url(tags: str) -> str:
     """The restore URL a message carries in its tags ("undo:/images/5/restore/")."""
     return next((tag.removeprefix("undo:") for tag in tags.split() if tag.startswith("undo:")), "")

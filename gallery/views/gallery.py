@@ -52,6 +52,10 @@ def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
         "images_view_query": urlencode(filters.as_query()),
         "generations_view_query": urlencode({**filters.as_query(), "view": "generations"}),
         "models": catalog.all_models(),
+        "sizes": sorted({size for spec in catalog.all_models() for size in spec.sizes}),
+        "aspect_ratios": list(
+            dict.fromkeys(ratio for spec in catalog.all_models() for ratio in spec.aspect_ratios)
+        ),
         "statuses": Generation.Status.choices,
     }
 

@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HTMX_STOP_POLLING, retarget
+from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 
 from gallery.forms import GenerateForm
 from gallery.models import Generation
@@ -64,11 +64,15 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
     next_initial = {**form.cleaned_data, "parent": None}
     next_initial["idempotency_key"] = generations.new_idempotency_key()
     next_form = GenerateForm(initial=next_initial)
-    return render(
+    response = render(
         request,
         "gallery/generate_response.html",
         {"generation": generation, "created": created, "form": next_form},
     )
+    if not created:
+        # A repeated submit: its card is on the page already; only the form is refreshed.
+        response = reswap(response, "none")
+    return response
 
 
 @owned(Generation)

@@ -56,6 +56,14 @@ def test_a_double_submit_creates_one_generation(user_client):
     assert Generation.objects.count() == 1
 
 
+def test_a_repeated_htmx_submit_adds_no_second_card(user_client):
+    user_client.post(reverse("gallery:generate"), generate_data(), **HTMX)
+    response = user_client.post(reverse("gallery:generate"), generate_data(), **HTMX)
+    assert response["HX-Reswap"] == "none"
+    assert 'hx-swap-oob="outerHTML"' in response.content.decode()
+    assert Generation.objects.count() == 1
+
+
 def test_generate_with_htmx_returns_the_pending_card_and_a_fresh_form(user_client):
     response = user_client.post(reverse("gallery:generate"), generate_data(), **HTMX)
     content = response.content.decode()
