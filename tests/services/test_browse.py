@@ -596,3 +596,28 @@ def test_token_counts_tolerate_every_usage_shape(user, usage, tokens):
 
     assert summary.total.tokens == tokens + 1000
     assert summary.total.images == 2
+
+
+# -- needing_attention ---------------------------------------------------------------------------
+
+
+def test_needing_attention_is_the_pending_and_the_recent_failures(user, other_user):
+    now = timezone.now()
+    queued = make_generation(owner=user, status=Generation.Status.QUEUED)
+    running = make_generation(owner=user, status=Generation.Status.RUNNING)
+    failed_now = make_generation(owner=user, status=Generation.Status.FAILED)
+    make_generation(
+        owner=user, status=Generation.Status.FAILED, created_at=now - dt.timedelta(days=2)
+    )
+    make_generation(owner=user, status=Generation.Status.SUCCEEDED)
+    make_generation(owner=other_user, status=Generation.Status.QUEUED)
+    trashed = make_generation(owner=user, status=Generation.Status.RUNNING)
+    trash_generation(trashed)
+
+    attention = (
+        Generation.objects.for_user(user)
+        .live()
+        .needing_attention(failed_since=now - dt.timedelta(hours=24))
+    )
+
+    assert list(attention.order_by("-id")) == [failed_now, running, queued]

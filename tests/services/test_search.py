@@ -325,3 +325,25 @@ def test_a_long_query_is_cut_not_refused(user, prompts):
         "a watercolor fox under a neon moon",
         "A Pixel-Art FOX in the snow",
     }
+
+
+def test_search_results_can_be_updated_and_deleted_in_bulk(user, other_user):
+    mine = [make_generation(owner=user, prompt=f"a fox {i}", n_images=1) for i in range(3)]
+    kept = make_generation(owner=user, prompt="a whale", n_images=1)
+    theirs = make_generation(owner=other_user, prompt="a fox", n_images=1)
+
+    for query in ("fox", "fo"):
+        images = filter_images(Image.objects.for_user(user), query=query)
+        assert images.update(is_favorite=True) == 3
+        assert images.update(is_favorite=False) == 3
+    deleted, _ = filter_images(Image.objects.for_user(user), query="fox 0").delete()
+    assert deleted == 1
+    assert not mine[0].images.exists()
+    generations = filter_generations(Generation.objects.for_user(user), query="fox")
+    assert generations.update(status=Generation.Status.FAILED) == 3
+
+    assert set(Generation.objects.filter(status=Generation.Status.FAILED)) == set(mine)
+    deleted, _ = generations.delete()
+    assert deleted == 5  # three generations and their two remaining images
+    assert set(Generation.objects.all()) == {kept, theirs}
+    assert_search_index_is_consistent()
