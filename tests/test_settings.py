@@ -14,7 +14,12 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "gallery.settings", **env},
+        env={
+            # The browser tests allow async-unsafe calls in this process; production does not.
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+            "DJANGO_SETTINGS_MODULE": "gallery.settings",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=60,

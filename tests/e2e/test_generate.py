@@ -29,7 +29,7 @@ def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_im
     choose_model(page, "grok-3-image")
     expect(prompt).to_have_value("a lighthouse on a cliff at dusk [fault:slow=1]")
     page.get_by_label("Number of images").fill("4")
-    page.get_by_label("Size").select_option("1280x720")
+    page.get_by_label("Size", exact=True).select_option("1280x720")
     page.get_by_label("Aspect ratio", exact=True).select_option("16:9")
     page.get_by_role("button", name="Generate").click()
 
