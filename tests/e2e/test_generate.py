@@ -15,9 +15,16 @@ def sign_up(page: Page, username: str = "grace") -> None:
 
 
 def choose_model(page: Page, model: str) -> None:
-    """Pick a model and wait until the form shows its options (the demo's note goes away)."""
+    """Pick a model and wait until htmx has swapped in that model's options."""
+    page.evaluate(
+        """() => {
+            window.optionsSwapped = false;
+            document.body.addEventListener(
+                "htmx:afterSettle", () => { window.optionsSwapped = true; }, { once: true });
+        }"""
+    )
     page.get_by_label("Model", exact=True).select_option(model)
-    expect(page.locator("#generate-options .demo-badge")).to_have_count(0)
+    page.wait_for_function("() => window.optionsSwapped")
 
 
 def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_images_api):
