@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
@@ -61,14 +60,10 @@ def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
 
 
 def index_context(request: HtmxHttpRequest, *, form: GenerateForm | None = None) -> dict[str, Any]:
-    since = timezone.now() - RECENT_PROBLEMS
     pending = (
         Generation.objects.for_user(request.user)
         .live()
-        .filter(
-            Q(status__in=Generation.PENDING_STATUSES)
-            | Q(status=Generation.Status.FAILED, created_at__gte=since)
-        )
+        .needing_attention(failed_since=timezone.now() - RECENT_PROBLEMS)
         .prefetch_related(LIVE_IMAGES)
         .order_by("-id")[:20]
     )
