@@ -365,57 +365,21 @@ def usage_json(rng: random.Random, status: str, images: int) -> str | None:
     return json.dumps(usage)
 
 
+# The columns written, in order (check_columns() fails the run if the models grow another).
+# fmt: off
 GENERATION_COLUMNS = (
-    "id",
-    "owner_id",
-    "parent_id",
-    "idempotency_key",
-    "prompt",
-    "prompt_normalized",
-    "model",
-    "size",
-    "aspect_ratio",
-    "n",
-    "quality",
-    "resolution",
-    "response_format",
-    "extra_params",
-    "status",
-    "error_kind",
-    "error_message",
-    "request_body",
-    "response_created",
-    "usage",
-    "revised_prompt",
-    "attempts",
-    "lease_owner",
-    "lease_expires_at",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "api_ms",
-    "download_ms",
-    "deleted_at",
+    "id", "owner_id", "parent_id", "idempotency_key", "prompt", "prompt_normalized", "model",
+    "size", "aspect_ratio", "n", "quality", "resolution", "response_format", "extra_params",
+    "status", "error_kind", "error_message", "request_body", "response_created", "usage",
+    "revised_prompt", "attempts", "lease_owner", "lease_expires_at", "created_at", "started_at",
+    "finished_at", "api_ms", "download_ms", "deleted_at",
 )
 IMAGE_COLUMNS = (
-    "id",
-    "generation_id",
-    "owner_id",
-    "index",
-    "original",
-    "format",
-    "width",
-    "height",
-    "bytes",
-    "sha256",
-    "thumbnail_small",
-    "thumbnail_large",
-    "placeholder_color",
-    "revised_prompt",
-    "is_favorite",
-    "created_at",
-    "deleted_at",
+    "id", "generation_id", "owner_id", "index", "original", "format", "width", "height", "bytes",
+    "sha256", "thumbnail_small", "thumbnail_large", "placeholder_color", "revised_prompt",
+    "is_favorite", "created_at", "deleted_at",
 )
+# fmt: on
 
 
 def check_columns() -> None:
@@ -468,38 +432,38 @@ def generate_rows(
         deleted_at = finished_at + timedelta(days=1) if trashed else None
         revised = prompts.revised(prompt) if rng.random() < REVISED_SHARE else ""
         failed = status == Generation.Status.FAILED
-        generation = (
-            generation_id,
-            owner,
-            None,
-            f"bench-{generation_id}",
-            prompt,
-            normalize_prompt(prompt),
-            model,
-            size,
-            aspect_ratio,
-            max(image_count, 1),
-            "",
-            "",
-            "",
-            "{}",
-            status,
-            "api_error" if failed else "",
-            "The provider refused the request." if failed else "",
-            None,
-            int(created_at.timestamp()) if finished else None,
-            usage_json(rng, status, image_count),
-            revised,
-            1,
-            "",
-            None,
-            created_at,
-            created_at if finished else None,
-            finished_at,
-            api_ms if finished else None,
-            rng.randint(50, 900) if finished else None,
-            deleted_at,
-        )
+        generation = {
+            "id": generation_id,
+            "owner_id": owner,
+            "parent_id": None,
+            "idempotency_key": f"bench-{generation_id}",
+            "prompt": prompt,
+            "prompt_normalized": normalize_prompt(prompt),  # bulk inserts bypass save()
+            "model": model,
+            "size": size,
+            "aspect_ratio": aspect_ratio,
+            "n": max(image_count, 1),
+            "quality": "",
+            "resolution": "",
+            "response_format": "",
+            "extra_params": "{}",
+            "status": status,
+            "error_kind": "api_error" if failed else "",
+            "error_message": "The provider refused the request." if failed else "",
+            "request_body": None,
+            "response_created": int(created_at.timestamp()) if finished else None,
+            "usage": usage_json(rng, status, image_count),
+            "revised_prompt": revised,
+            "attempts": 1,
+            "lease_owner": "",
+            "lease_expires_at": None,
+            "created_at": created_at,
+            "started_at": created_at if finished else None,
+            "finished_at": finished_at,
+            "api_ms": api_ms if finished else None,
+            "download_ms": rng.randint(50, 900) if finished else None,
+            "deleted_at": deleted_at,
+        }
         images = []
         width, height = dimensions(size)
         for index in range(image_count):
@@ -508,28 +472,27 @@ def generate_rows(
             image_trashed = deleted_at or (
                 finished_at + timedelta(hours=1) if rng.random() < 0.005 else None
             )
-            images.append(
-                (
-                    image_id,
-                    generation_id,
-                    owner,
-                    index,
-                    f"u{owner}/originals/{digest}.png",
-                    "png",
-                    width,
-                    height,
-                    rng.randint(200_000, 3_000_000),
-                    digest,
-                    f"u{owner}/thumbnails/{digest[:32]}-s.webp",
-                    f"u{owner}/thumbnails/{digest[:32]}-l.webp",
-                    f"#{rng.getrandbits(24):06x}",
-                    "",
-                    rng.random() < FAVORITE_SHARE,
-                    finished_at,
-                    image_trashed,
-                )
-            )
-        yield generation, images
+            image = {
+                "id": image_id,
+                "generation_id": generation_id,
+                "owner_id": owner,
+                "index": index,
+                "original": f"u{owner}/originals/{digest}.png",
+                "format": "png",
+                "width": width,
+                "height": height,
+                "bytes": rng.randint(200_000, 3_000_000),
+                "sha256": digest,
+                "thumbnail_small": f"u{owner}/thumbnails/{digest[:32]}-s.webp",
+                "thumbnail_large": f"u{owner}/thumbnails/{digest[:32]}-l.webp",
+                "placeholder_color": f"#{rng.getrandbits(24):06x}",
+                "revised_prompt": "",
+                "is_favorite": rng.random() < FAVORITE_SHARE,
+                "created_at": finished_at,
+                "deleted_at": image_trashed,
+            }
+            images.append(tuple(image[column] for column in IMAGE_COLUMNS))
+        yield tuple(generation[column] for column in GENERATION_COLUMNS), images
 
 
 # ----------------------------------------------------------------------------------------------
