@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -226,13 +225,15 @@ def held_lease(*, generation_id: int, worker_id: str) -> Iterator[None]:
     def renew() -> None:
         try:
             while not stop.wait(max(0.2, lease_seconds / 3)):
-                Generation.objects.filter(
-                    pk=generation_id,
-                    status=Generation.Status.RUNNING,
-                    lease_owner=worker_id,
-                ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
-        except Exception:
-            logger.exception("Renewing the lease of generation %s failed", generation_id)
+                try:
+                    Generation.objects.filter(
+                        pk=generation_id,
+                        status=Generation.Status.RUNNING,
+                        lease_owner=worker_id,
+                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+                except Exception:
+                    # A passing error (SQLite busy) must not end renewal: the next try may work.
+                    logger.exception("Renewing the lease of generation %s failed", generation_id)
         finally:
             connection.close()
 
@@ -295,9 +296,6 @@ def _image_request(generation: Generation) -> images_api.ImageRequest:
 
 def _call_and_store(generation: Generation, worker_id: str) -> str:
     result = images_api.generate(request=_image_request(generation))
-    generation.refresh_from_db(fields=["status"])
-    if generation.status != Generation.Status.RUNNING:
-        return str(generation.status)  # canceled while the API worked: keep nothing
 
     problems: list[str] = []
     stored = 0
@@ -310,6 +308,10 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
             reason = result_image.error.user_message if result_image.error else "no data came back"
             problems.append(f"Image {position}: {reason}")
             continue
+        if not _still_ours(generation, worker_id):
+            # Canceled, or taken over after our lease lapsed: keep nothing more.
+            generation.refresh_from_db(fields=["status"])
+            return str(generation.status)
         try:
             images.store_image(
                 generation=generation,
@@ -346,6 +348,12 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
         api_ms=result.api_ms,
         download_ms=result.download_ms,
     )
+
+
+def _still_ours(generation: Generation, worker_id: str) -> bool:
+    return Generation.objects.filter(
+        pk=generation.pk, status=Generation.Status.RUNNING, lease_owner=worker_id
+    ).exists()
 
 
 def _stored_request_body(bodies: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
@@ -410,13 +418,3 @@ def _finish(generation: Generation, worker_id: str, *, status: str, **fields: An
         generation.refresh_from_db(fields=["status"])
         return str(generation.status)
     return status
-
-
-def wait_for(*, generation_id: int, timeout: float) -> Generation:
-    """Poll until the generation finishes (for commands and tests that run a real worker)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        generation = Generation.objects.get(pk=generation_id)
-        if generation.is_finished or time.monotonic() > deadline:
-            return generation
-        time.sleep(0.1)

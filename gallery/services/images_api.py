@@ -854,6 +854,10 @@ def _call_generation(*, body: dict[str, Any], key: str) -> _CallOutcome:
                 server_error_retries += 1
         if delay is None:
             error.retries = retries
+            if isinstance(error, UnavailableError) and not never_sent:
+                # The request reached the service (a 5xx, or a connection that broke off after
+                # sending): its one retry is spent, so the task must not ask again either.
+                error.retriable = False
             raise error
         logger.info(
             "Images API call failed, retrying in %.2f s (retry %s of %s): %s",

@@ -116,28 +116,63 @@ def test_api_faults_end_in_their_state_with_a_message(
     assert generation.finished_at is not None
 
 
-def test_a_retriable_failure_goes_back_to_the_queue_with_a_delay(
+def test_a_rate_limit_goes_back_to_the_queue_with_the_delay_asked_for(
     user, fake_images_api, django_capture_on_commit_callbacks
 ):
-    generation = create(user, prompt="a fox [fault:500]")
+    generation = create(user, prompt="a fox [fault:429-long]")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         generation = run(generation)
     assert generation.status == Generation.Status.QUEUED
-    assert generation.error_kind == "unavailable"
-    assert "Trying again in" in generation.error_message
+    assert generation.error_kind == "rate_limited"
+    assert "Trying again in 60 s" in generation.error_message  # Retry-After 3600, capped
     assert generation.attempts == 1
     assert len(callbacks) == 1  # the next attempt is enqueued (with run_after) on commit
 
 
+def test_an_unreachable_service_goes_back_to_the_queue(user, fake_images_api, settings):
+    settings.IMAGES_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens: never sent
+    generation = run(create(user))
+    assert generation.status == Generation.Status.QUEUED
+    assert generation.error_kind == "unavailable"
+
+
+def test_a_server_error_is_asked_again_once_in_all(user, fake_images_api):
+    # A 5xx may have been billed upstream: one retry in the call, none by the task.
+    generation = run(create(user, prompt="a fox [fault:500]"))
+    assert generation.status == Generation.Status.FAILED
+    assert generation.error_kind == "unavailable"
+    assert len(fake_images_api.generation_requests) == 2
+
+
 def test_retries_stop_at_the_attempt_budget(user, fake_images_api, settings):
     settings.GENERATION_MAX_ATTEMPTS = 2
-    generation = create(user, prompt="a fox [fault:500]")
+    generation = create(user, prompt="a fox [fault:429-long]")
     generation = run(generation)
     assert generation.status == Generation.Status.QUEUED
     generation = run(generation)
     assert generation.status == Generation.Status.FAILED
     assert generation.attempts == 2
-    assert generation.error_kind == "unavailable"
+    assert generation.error_kind == "rate_limited"
+
+
+def test_a_generation_taken_over_meanwhile_keeps_nothing_of_the_old_run(
+    user, fake_images_api, monkeypatch
+):
+    generation = create(user, n=2)
+    real_generate = generations.images_api.generate
+
+    def generate_then_lose_the_lease(**kwargs):
+        result = real_generate(**kwargs)
+        # While the API worked, the lease lapsed and another worker took the generation.
+        Generation.objects.filter(pk=generation.pk).update(lease_owner="another-worker")
+        return result
+
+    monkeypatch.setattr(generations.images_api, "generate", generate_then_lose_the_lease)
+    generations.run_generation(generation_id=generation.pk, worker_id="test-worker")
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.RUNNING
+    assert generation.lease_owner == "another-worker"
+    assert not generation.images.exists()
 
 
 def test_a_second_task_for_the_same_generation_does_nothing(user, fake_images_api):

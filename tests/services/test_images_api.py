@@ -309,7 +309,8 @@ def test_a_500_is_retried_once_then_unavailable(fake_images_api, settings):
     error = caught.value
     assert len(fake_images_api.generation_requests) == 2
     assert error.retries == 1
-    assert (error.kind, error.status, error.retriable) == ("unavailable", 500, True)
+    # Its one retry is spent: the task must not send it again (CONTRACT: 5xx at most once).
+    assert (error.kind, error.status, error.retriable) == ("unavailable", 500, False)
     assert error.request_id == "req_fake_000002"
     assert error.user_message == (
         "The image service is unavailable right now (HTTP 500). Try again shortly."
