@@ -189,7 +189,7 @@ IMAGES_API_RETRY_AFTER_CAP_SECONDS = float(
 IMAGES_MAX_PIXELS = int(os.environ.get("IMAGES_MAX_PIXELS", 64_000_000))
 
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), not the cookie
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -12,6 +12,7 @@ gallery_patterns = [
     path("generations/<int:pk>/", generations.generation_detail, name="generation"),
     path("generations/<int:pk>/cancel/", generations.generation_cancel, name="generation_cancel"),
     path("generations/<int:pk>/retry/", generations.generation_retry, name="generation_retry"),
+    path("generations/<int:pk>/delete/", generations.generation_delete, name="generation_delete"),
     path("generations/<int:pk>/rerun/", images.generation_rerun, name="generation_rerun"),
     path("images/<int:pk>/", images.image_detail, name="image"),
     path("images/<int:pk>/favorite/", images.image_favorite, name="image_favorite"),

@@ -33,6 +33,14 @@ def trash_images(*, images: list[Image]) -> int:
     return count
 
 
+def trash_generation(*, generation: Generation) -> None:
+    """Move a generation and all its images to the trash (e.g. dismissing a failed one)."""
+    now = timezone.now()
+    with transaction.atomic():
+        Generation.objects.filter(pk=generation.pk, deleted_at__isnull=True).update(deleted_at=now)
+        Image.objects.filter(generation=generation, deleted_at__isnull=True).update(deleted_at=now)
+
+
 def restore_images(*, images: list[Image]) -> int:
     ids = [image.pk for image in images]
     with transaction.atomic():

@@ -1,17 +1,12 @@
-"""What several views share: the generate form's starting values, a card's images."""
+"""What several views share: the generate form's starting values."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.db.models import Prefetch
-
 from gallery.forms import GenerateForm, initial_from_generation
-from gallery.models import Generation, Image
+from gallery.models import Generation
 from gallery.views.htmx import HtmxHttpRequest
-
-# A card shows its generation's images that are not in the trash, in the order they came.
-LIVE_IMAGES = Prefetch("images", queryset=Image.objects.live().order_by("index"))
 
 
 def generate_form_for(

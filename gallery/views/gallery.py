@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.forms import GenerateForm
-from gallery.models import Generation, Image
+from gallery.models import Generation
 from gallery.services import browse, catalog
-from gallery.views.common import LIVE_IMAGES, generate_form_for
+from gallery.views.common import generate_form_for
 from gallery.views.htmx import HtmxHttpRequest
 
 # Failures stay on top of the gallery this long, so the user sees them and can retry.
@@ -49,6 +49,7 @@ def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
         if page.has_next
         else "",
         "images_view_query": urlencode(filters.as_query()),
+        "first_page_query": urlencode(base_query),
         "generations_view_query": urlencode({**filters.as_query(), "view": "generations"}),
         "models": catalog.all_models(),
         "sizes": sorted({size for spec in catalog.all_models() for size in spec.sizes}),
@@ -64,18 +65,13 @@ def index_context(request: HtmxHttpRequest, *, form: GenerateForm | None = None)
         Generation.objects.for_user(request.user)
         .live()
         .needing_attention(failed_since=timezone.now() - RECENT_PROBLEMS)
-        .prefetch_related(LIVE_IMAGES)
+        .with_live_images()
         .order_by("-id")[:20]
     )
-    context = gallery_context(request)
-    has_images = bool(context["page"].items) or (
-        context["filters"].is_empty and Image.objects.for_user(request.user).live().exists()
-    )
     return {
-        **context,
+        **gallery_context(request),
         "form": form or generate_form_for(request),
         "pending": pending,
-        "has_images": has_images,
     }
 
 

@@ -7,13 +7,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 
 from gallery.forms import GenerateForm
 from gallery.models import Generation
-from gallery.services import generations
+from gallery.services import generations, trash
 from gallery.views.access import owned
-from gallery.views.common import LIVE_IMAGES, generate_form_for
+from gallery.views.common import generate_form_for
 from gallery.views.gallery import index_context
 from gallery.views.htmx import HtmxHttpRequest
 
@@ -36,11 +37,21 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
             return render(request, "gallery/index.html#generate-options", {"form": form})
         return render(request, "gallery/index.html", index_context(request, form=form))
 
+    if "switch_model" in request.POST:
+        # The model switch without JavaScript: the same form, with the chosen model's options.
+        form = GenerateForm(initial=request.POST.dict())
+        form.remix_of = (
+            Generation.objects.for_user(request.user)
+            .filter(pk=form.initial.get("parent") or None)
+            .first()
+        )
+        return render(request, "gallery/index.html", index_context(request, form=form))
+
     form = GenerateForm(request.POST)
     if not form.is_valid():
         if request.htmx:
             response = render(request, "gallery/index.html#generate-form", {"form": form})
-            return retarget(response, "#generate-form")
+            return reswap(retarget(response, "#generate-form"), "outerHTML")
         return render(request, "gallery/index.html", index_context(request, form=form))
 
     parent_id = form.cleaned_data.get("parent")
@@ -77,9 +88,10 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
 
 @owned(Generation)
 @require_GET
+@vary_on_headers("HX-Request")
 def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(
-        Generation.objects.for_user(request.user).prefetch_related(LIVE_IMAGES), pk=pk
+        Generation.objects.for_user(request.user).with_live_images(), pk=pk
     )
     context = {"generation": generation, "poll_delay": poll_delay(generation)}
     if request.htmx:
@@ -94,7 +106,8 @@ def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def generation_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
-    if not generations.cancel_generation(generation=generation):
+    canceled = generations.cancel_generation(generation=generation)
+    if not canceled and not request.htmx:  # with htmx, the card itself shows what happened
         messages.info(request, "That generation had already finished.")
     return card_or_redirect(request, generation)
 
@@ -103,14 +116,28 @@ def generation_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def generation_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
-    if not generations.retry_generation(generation=generation):
+    retried = generations.retry_generation(generation=generation)
+    if not retried and not request.htmx:  # with htmx, the card itself shows what happened
         messages.info(request, "Only a failed or canceled generation can be retried.")
     return card_or_redirect(request, generation)
 
 
+@owned(Generation)
+@require_POST
+def generation_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+    trash.trash_generation(generation=generation)
+    if request.htmx:
+        return HttpResponse("")  # the card goes away
+    messages.success(request, "Dismissed.")
+    return redirect("gallery:index")
+
+
 def card_or_redirect(request: HtmxHttpRequest, generation: Generation) -> HttpResponse:
     if request.htmx:
-        generation = Generation.objects.prefetch_related(LIVE_IMAGES).get(pk=generation.pk)
+        generation = (
+            Generation.objects.for_user(request.user).with_live_images().get(pk=generation.pk)
+        )
         return render(
             request,
             "gallery/_generation_card.html",

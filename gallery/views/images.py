@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from gallery.models import Generation, Image
@@ -30,6 +31,7 @@ def user_image(request: HtmxHttpRequest, pk: int, *, live: bool = True) -> Image
 
 @owned(Image)
 @require_GET
+@vary_on_headers("HX-Request")
 def image_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     image = user_image(request, pk)
     generation = image.generation
@@ -41,6 +43,7 @@ def image_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "newer": mine.filter(pk__gt=image.pk).order_by("pk").values_list("pk", flat=True).first(),
         "older": mine.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first(),
         "remixes": Generation.objects.for_user(request.user).live().filter(parent=generation),
+        "rerun_key": generations.new_idempotency_key(),
         "request_body_json": json.dumps(generation.request_body, indent=2, ensure_ascii=False),
         "usage_json": json.dumps(generation.usage, indent=2, ensure_ascii=False),
     }
@@ -84,7 +87,8 @@ def image_restore(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     trash.restore_images(images=[image])
     messages.success(request, "Restored.")
     if request.htmx:
-        return HttpResponseClientRedirect(request.headers.get("HX-Current-URL") or "/")
+        current = request.headers.get("HX-Current-URL")
+        return HttpResponseClientRedirect(current if _safe(request, current) else "/")
     return redirect(request.POST.get("next") if _safe(request, request.POST.get("next")) else "/")
 
 
@@ -132,12 +136,13 @@ def images_zip(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def generation_rerun(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     source = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
-    generations.create_generation(
+    _, created = generations.create_generation(
         user=request.user,
         params=generations.GenerationParams.from_generation(source),
         idempotency_key=request.POST.get("idempotency_key") or generations.new_idempotency_key(),
     )
-    messages.success(request, "Running it again: the new images appear at the top of your gallery.")
+    if created:
+        messages.success(request, "Running it again: the new images appear at the top.")
     if request.htmx:
         return HttpResponseClientRedirect(reverse("gallery:index"))
     return redirect("gallery:index")

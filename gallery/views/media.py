@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -14,6 +16,15 @@ from gallery.views.access import owned
 from gallery.views.htmx import HtmxHttpRequest
 
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+# A thumbnail's type comes from its file name: a preview is a JPEG or a WebP, or the original
+# itself (a JPEG or WebP that needed no preview of its own).
+EXTENSION_CONTENT_TYPES = {
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+}
 ONE_YEAR = 60 * 60 * 24 * 365
 
 
@@ -58,6 +69,8 @@ def image_thumbnail(request: HtmxHttpRequest, pk: int, size: str) -> HttpRespons
     field_file = {"small": image.thumbnail_small, "large": image.thumbnail_large}.get(size)
     if not field_file:
         raise Http404("No such thumbnail.")
-    response = file_response(field_file, content_type="image/webp")
+    extension = PurePosixPath(field_file.name).suffix.lower()
+    content_type = EXTENSION_CONTENT_TYPES.get(extension, "application/octet-stream")
+    response = file_response(field_file, content_type=content_type)
     patch_cache_control(response, private=True, max_age=ONE_YEAR, immutable=True)
     return response

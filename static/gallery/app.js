@@ -22,25 +22,27 @@ function tickElapsed() {
 }
 setInterval(tickElapsed, 1000);
 
-// The image overlay: the detail view loads into #overlay-content (the same URL as its page).
+// The image overlay: the detail view loads into a modal <dialog> (the same URL as its page).
 // Escape closes it, the arrow keys move between images; without JavaScript the links navigate.
 const overlay = () => document.getElementById("overlay");
-const overlayOpen = () => overlay() && !overlay().hidden;
+const overlayOpen = () => Boolean(overlay() && overlay().open);
+let overlayOpener = null;
 
 document.addEventListener("htmx:afterSwap", (event) => {
-  if (event.detail.target.id === "overlay-content") {
-    overlay().hidden = false;
-    document.body.style.overflow = "hidden";
-    const focusable = overlay().querySelector(".close-overlay");
-    if (focusable) focusable.focus();
-  }
+  if (event.detail.target.id !== "overlay-content" || overlayOpen()) return;
+  overlayOpener = document.activeElement;
+  overlay().showModal();
+  document.body.style.overflow = "hidden";
+  const close = overlay().querySelector(".close-overlay");
+  if (close) close.focus();
 });
 
 function closeOverlay() {
-  overlay().hidden = true;
+  overlay().close();
   document.getElementById("overlay-content").replaceChildren();
   document.body.style.overflow = "";
   history.back();
+  if (overlayOpener && overlayOpener.isConnected) overlayOpener.focus();
 }
 
 function showImage(url) {
@@ -56,10 +58,10 @@ function showImage(url) {
 
 document.addEventListener("click", (event) => {
   if (!overlayOpen()) return;
-  const close = event.target.closest(".close-overlay");
-  if (close || event.target === overlay()) {
+  if (event.target.closest(".close-overlay") || event.target === overlay()) {
     event.preventDefault();
     closeOverlay();
+    return;
   }
   const step = event.target.closest("#overlay-content a[rel=prev], #overlay-content a[rel=next]");
   if (step) {
@@ -72,6 +74,7 @@ document.addEventListener("keydown", (event) => {
   const detail = document.getElementById("image-detail");
   if (!detail || event.target.closest("input, textarea, select")) return;
   if (event.key === "Escape") {
+    event.preventDefault();  // the dialog would close itself without going back in history
     if (overlayOpen()) closeOverlay();
     else {
       const close = detail.querySelector(".close-overlay");

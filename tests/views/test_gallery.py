@@ -229,7 +229,12 @@ def test_x_accel_redirect_hands_the_file_to_the_front_server(user_client, user, 
 
 def test_rerun_makes_a_new_generation_with_the_same_parameters(user_client, user):
     source = make_generation(owner=user, prompt="again", model="demo", size="960x960", n=3)
-    user_client.post(reverse("gallery:generation_rerun", args=[source.pk]))
+    user_client.post(
+        reverse("gallery:generation_rerun", args=[source.pk]), {"idempotency_key": "r"}
+    )
+    user_client.post(
+        reverse("gallery:generation_rerun", args=[source.pk]), {"idempotency_key": "r"}
+    )
     rerun = Generation.objects.exclude(pk=source.pk).get()
     assert (rerun.prompt, rerun.model, rerun.size, rerun.n) == ("again", "demo", "960x960", 3)
     assert rerun.status == Generation.Status.QUEUED
@@ -268,3 +273,75 @@ def test_prompt_history_and_usage_pages(user_client, user):
     assert ">150<" in content
     fragment = user_client.get(reverse("gallery:prompts"), {"q": "zebra"}, **HTMX)
     assert "No prompt matches" in fragment.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "large_type"),
+    [
+        (make_image_bytes(format="JPEG", size=(400, 300)), "image/jpeg"),  # the original itself
+        (make_image_bytes(format="WEBP", size=(400, 300)), "image/webp"),  # the original itself
+        (make_image_bytes(format="PNG", size=(400, 300)), "image/jpeg"),  # an encoded JPEG
+        (
+            make_image_bytes(format="PNG", size=(400, 300), mode="RGBA", color=(9, 9, 9, 100)),
+            "image/webp",
+        ),
+    ],
+    ids=["jpeg", "webp", "png", "png-alpha"],
+)
+def test_the_preview_is_served_with_the_type_of_its_file(user_client, user, data, large_type):
+    generation = make_generation(owner=user, n=1)
+    image = images.store_image(generation=generation, index=0, data=data)
+    url = reverse("gallery:image_thumbnail", args=[image.pk, "large"])
+
+    preview = user_client.get(url)
+
+    assert preview.status_code == 200
+    assert preview["Content-Type"] == large_type
+    with image.thumbnail_large.open("rb") as stored:
+        assert b"".join(preview.streaming_content) == stored.read()
+    assert "private" in preview["Cache-Control"]
+    assert "max-age=31536000" in preview["Cache-Control"]
+    assert user_client.get(url, HTTP_IF_NONE_MATCH=preview["ETag"]).status_code == 304
+    small = user_client.get(reverse("gallery:image_thumbnail", args=[image.pk, "small"]))
+    assert small["Content-Type"] == "image/webp"
+    assert small["ETag"] != preview["ETag"]
+
+
+def test_emptying_the_trash_removes_a_jpeg_that_is_its_own_preview(user_client, user):
+    generation = make_generation(owner=user, n=1)
+    data = make_image_bytes(format="JPEG", size=(400, 300))
+    image = images.store_image(generation=generation, index=0, data=data)
+    assert image.thumbnail_large.name == image.original.name
+    storage = image.original.storage
+
+    user_client.post(reverse("gallery:image_delete", args=[image.pk]))
+    user_client.post(reverse("gallery:trash_empty"))
+
+    assert not Image.objects.filter(pk=image.pk).exists()
+    assert not storage.exists(image.original.name)
+    assert not storage.exists(image.thumbnail_small.name)
+
+
+def test_the_trash_keeps_a_shared_original_and_preview_while_another_image_uses_them(
+    user_client, user
+):
+    data = make_image_bytes(format="JPEG", size=(400, 300))
+    first = images.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
+    second = images.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
+    assert first.original.name == second.original.name == second.thumbnail_large.name
+    storage = first.original.storage
+
+    user_client.post(reverse("gallery:image_delete", args=[first.pk]))
+    user_client.post(reverse("gallery:trash_empty"))
+
+    assert not Image.objects.filter(pk=first.pk).exists()
+    assert storage.exists(second.original.name)
+    assert storage.exists(second.thumbnail_small.name)
+    preview = user_client.get(reverse("gallery:image_thumbnail", args=[second.pk, "large"]))
+    assert b"".join(preview.streaming_content) == data
+
+    user_client.post(reverse("gallery:image_delete", args=[second.pk]))
+    user_client.post(reverse("gallery:trash_empty"))
+
+    assert not storage.exists(second.original.name)
+    assert not storage.exists(second.thumbnail_small.name)

@@ -91,6 +91,7 @@ def test_bad_input_is_explained_in_place_and_nothing_is_created(user_client, ove
     response = user_client.post(reverse("gallery:generate"), generate_data(**overrides), **HTMX)
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#generate-form"
+    assert response["HX-Reswap"] == "outerHTML"
     assert message in response.content.decode()
     assert not Generation.objects.exists()
 
@@ -118,12 +119,29 @@ def test_changing_the_model_swaps_the_option_fields(user_client, settings):
     assert 'name="aspect_ratio"' in response.content.decode()
 
 
-def test_changing_the_model_works_without_javascript(user_client, settings):
+def test_changing_the_model_works_without_javascript(user_client, user, settings):
+    from tests.factories import make_generation
+
     settings.IMAGES_API_KEY = "sk-test"
-    response = user_client.get(reverse("gallery:generate"), {"model": "dall-e-3"}, follow=True)
+    parent = make_generation(owner=user, prompt="the original")
+    response = user_client.post(
+        reverse("gallery:generate"),
+        {
+            "model": "dall-e-3",
+            "prompt": "typed so far",
+            "n": "1",
+            "switch_model": "1",
+            "idempotency_key": "k-9",
+            "parent": parent.pk,
+        },
+    )
     content = response.content.decode()
     assert 'value="dall-e-3" selected' in content
     assert 'name="style"' in content
+    assert "typed so far</textarea>" in content
+    assert f'name="parent" value="{parent.pk}"' in content  # still a remix
+    assert "Remixing" in content
+    assert not Generation.objects.exclude(pk=parent.pk).exists()
 
 
 def test_real_models_are_offered_only_with_a_key(user_client, settings):
@@ -151,7 +169,7 @@ def test_a_pending_card_polls_itself_and_a_finished_one_stops_polling(user_clien
     content = response.content.decode()
     assert response.status_code == 200
     assert f'hx-get="{reverse("gallery:generation", args=[pending.pk])}"' in content
-    assert 'hx-trigger="load delay:1s"' in content
+    assert 'hx-trigger="every 1s"' in content
     assert content.count('class="placeholder-tile"') == 3
 
     finished = make_generation(owner=user, n_images=2)
@@ -174,7 +192,7 @@ def test_polling_backs_off_as_the_wait_grows(user_client, user):
         created_at=timezone.now() - timedelta(minutes=5),
     )
     content = user_client.get(reverse("gallery:generation", args=[old.pk]), **HTMX).content
-    assert b'hx-trigger="load delay:8s"' in content
+    assert b'hx-trigger="every 8s"' in content
 
 
 @pytest.mark.parametrize("n_images", [1, 10])
@@ -192,3 +210,39 @@ def test_card_views_make_a_fixed_number_of_queries(
         user_client.get(url_pending, **HTMX)
     with django_assert_num_queries(5):
         user_client.get(url_finished, **HTMX)
+
+
+def test_dismissing_a_failed_generation_takes_its_card_away(user_client, user):
+    from tests.factories import make_generation
+
+    failed = make_generation(owner=user, status=Generation.Status.FAILED, error_message="No.")
+    assert (
+        f'id="generation-{failed.pk}"' in user_client.get(reverse("gallery:index")).content.decode()
+    )
+    response = user_client.post(reverse("gallery:generation_delete", args=[failed.pk]), **HTMX)
+    assert response.content == b""
+    failed.refresh_from_db()
+    assert failed.deleted_at is not None
+    assert (
+        f'id="generation-{failed.pk}"'
+        not in user_client.get(reverse("gallery:index")).content.decode()
+    )
+
+
+def test_cancel_and_retry_as_pages_and_fragments(user_client, user):
+    from tests.factories import make_generation
+
+    queued = make_generation(owner=user, status=Generation.Status.QUEUED)
+    fragment = user_client.post(reverse("gallery:generation_cancel", args=[queued.pk]), **HTMX)
+    assert 'data-status="canceled"' in fragment.content.decode()
+    assert ">Retry</button>" in fragment.content.decode()
+    page = user_client.post(reverse("gallery:generation_retry", args=[queued.pk]), follow=True)
+    assert page.redirect_chain[-1][0] == reverse("gallery:generation", args=[queued.pk])
+    assert 'data-status="queued"' in page.content.decode()
+    again = user_client.post(reverse("gallery:generation_retry", args=[queued.pk]), follow=True)
+    assert "Only a failed or canceled generation can be retried." in again.content.decode()
+
+
+def test_history_restores_ask_for_whole_pages(user_client):
+    content = user_client.get(reverse("gallery:index")).content.decode()
+    assert '<meta name="htmx-config" content=\'{"historyRestoreAsHxRequest": false}\'>' in content

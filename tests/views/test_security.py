@@ -23,6 +23,7 @@ ID_ROUTES = {
     "generation_cancel": ("generation", {}, "post"),
     "generation_retry": ("generation", {}, "post"),
     "generation_rerun": ("generation", {}, "post"),
+    "generation_delete": ("generation", {}, "post"),
     "image": ("image", {}, "get"),
     "image_original": ("image", {}, "get"),
     "image_thumbnail": ("image", {"size": "small"}, "get"),
