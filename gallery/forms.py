@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django import forms
@@ -124,18 +125,9 @@ class GenerateForm(forms.Form):
 
 
 def initial_from_generation(generation: Generation | None) -> dict[str, Any]:
-    """The form's starting values: the user's last choices, if any."""
+    """The form's starting values: the user's last choices (every option but the prompt)."""
     if generation is None:
         return {}
-    params = GenerationParams.from_generation(generation)
-    initial = {
-        "model": params.model,
-        "n": params.n,
-        "size": params.size,
-        "aspect_ratio": params.aspect_ratio,
-        "quality": params.quality,
-        "resolution": params.resolution,
-        "response_format": params.response_format,
-        "style": params.style,
-    }
+    initial = asdict(GenerationParams.from_generation(generation))
+    del initial["prompt"]
     return {key: value for key, value in initial.items() if value not in ("", None)}

@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -85,16 +85,11 @@ def create_generation(
 
     The same idempotency key (a double click, a resubmitted form) returns the first generation.
     """
+    fields = asdict(params)
+    style = fields.pop("style")
     defaults = {
-        "prompt": params.prompt,
-        "model": params.model,
-        "n": params.n,
-        "size": params.size,
-        "aspect_ratio": params.aspect_ratio,
-        "quality": params.quality,
-        "resolution": params.resolution,
-        "response_format": params.response_format,
-        "extra_params": {"style": params.style} if params.style else {},
+        **fields,
+        "extra_params": {"style": style} if style else {},
         "parent": parent,
         "lease_expires_at": timezone.now() + QUEUED_GRACE,
     }
@@ -280,18 +275,7 @@ def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
 
 
 def _image_request(generation: Generation) -> images_api.ImageRequest:
-    params = GenerationParams.from_generation(generation)
-    return images_api.ImageRequest(
-        model=params.model,
-        prompt=params.prompt,
-        n=params.n,
-        size=params.size,
-        aspect_ratio=params.aspect_ratio,
-        quality=params.quality,
-        resolution=params.resolution,
-        response_format=params.response_format,
-        style=params.style,
-    )
+    return images_api.ImageRequest(**asdict(GenerationParams.from_generation(generation)))
 
 
 def _call_and_store(generation: Generation, worker_id: str) -> str:
