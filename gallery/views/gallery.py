@@ -21,6 +21,7 @@ from gallery.views.htmx import HtmxHttpRequest
 # Failures stay on top of the gallery this long, so the user sees them and can retry.
 RECENT_PROBLEMS = timedelta(hours=24)
 VIEWS = ("images", "generations")
+IMAGE_STATUSES = (Generation.Status.SUCCEEDED, Generation.Status.PARTIAL)
 IMAGES_PER_PAGE = 48
 GENERATIONS_PER_PAGE = 24
 
@@ -30,6 +31,9 @@ def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
     query = request.GET if request.resolver_match.url_name == "index" else QueryDict()
     filters = browse.GridFilters.from_query(query)
     view = query.get("view") if query.get("view") in VIEWS else VIEWS[0]
+    if filters.status and filters.status not in IMAGE_STATUSES:
+        # Queued, running, failed and canceled generations have no images to show as tiles.
+        view = "generations"
     cursor = query.get("cursor")
     if view == "images":
         page = browse.image_page(

@@ -345,3 +345,10 @@ def test_the_trash_keeps_a_shared_original_and_preview_while_another_image_uses_
 
     assert not storage.exists(second.original.name)
     assert not storage.exists(second.thumbnail_small.name)
+
+
+def test_a_status_without_images_shows_the_generations(user_client, user):
+    make_generation(owner=user, prompt="it broke", status=Generation.Status.FAILED)
+    content = user_client.get(reverse("gallery:index"), {"status": "failed"}).content.decode()
+    assert "generation-tile" in content
+    assert "it broke" in content
