@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from gallery.models import Generation, Image
 from gallery.services import images
-from tests.factories import make_generation, make_image
+from tests.factories import make_generation, make_image, trash_image
 from tests.images import make_image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -352,3 +352,33 @@ def test_a_status_without_images_shows_the_generations(user_client, user):
     content = user_client.get(reverse("gallery:index"), {"status": "failed"}).content.decode()
     assert "generation-tile" in content
     assert "it broke" in content
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("index", {}),
+        ("index", {"view": "generations"}),
+        ("index", {"q": "fox"}),
+        ("prompts", {}),
+        ("trash", {}),
+        ("usage", {}),
+    ],
+)
+def test_list_views_make_as_many_queries_for_many_rows_as_for_one(user_client, user, name, params):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_with(number_of_generations):
+        for number in range(number_of_generations):
+            generation = make_generation(
+                owner=user, prompt=f"fox {number}", n_images=2, usage={"total_tokens": 10}
+            )
+            if number % 2:
+                trash_image(generation.images.first())
+        with CaptureQueriesContext(connection) as queries:
+            response = user_client.get(reverse(f"gallery:{name}"), params)
+        assert response.status_code == 200
+        return len(queries)
+
+    assert queries_with(1) == queries_with(40)
