@@ -10,7 +10,8 @@ from xml.etree import ElementTree
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.db import IntegrityError
-from PIL import ImageCms
+from PIL import Image as PILImage
+from PIL import ImageChops, ImageCms, ImageStat
 
 from gallery.models import Generation, Image
 from gallery.services import images
@@ -124,13 +125,23 @@ def test_store_image_records_and_saves_each_format(
     assert image.revised_prompt == "a red fox, snowing"
     assert image.original.name == f"u{generation.owner_id}/originals/{digest}.{extension}"
     assert read(image.original) == data
-    for thumbnail in (image.thumbnail_small, image.thumbnail_large):
-        content = read(thumbnail)
-        assert thumbnail.name == (
-            f"u{generation.owner_id}/thumbnails/{hashlib.sha256(content).hexdigest()}.webp"
+    small = read(image.thumbnail_small)
+    assert image.thumbnail_small.name == (
+        f"u{generation.owner_id}/thumbnails/{hashlib.sha256(small).hexdigest()}.webp"
+    )
+    assert open_image(small).format == "WEBP"
+    assert open_image(small).size == (64, 48)  # never enlarged
+    if pillow_format == "PNG":
+        # An opaque picture's preview is a JPEG of its own.
+        large = read(image.thumbnail_large)
+        assert image.thumbnail_large.name == (
+            f"u{generation.owner_id}/thumbnails/{hashlib.sha256(large).hexdigest()}.jpg"
         )
-        assert open_image(content).format == "WEBP"
-        assert open_image(content).size == (64, 48)  # never enlarged
+        assert open_image(large).format == "JPEG"
+        assert open_image(large).size == (64, 48)
+    else:
+        # A JPEG or WebP that fits the preview's box is its own preview.
+        assert image.thumbnail_large.name == image.original.name
     assert re.fullmatch(r"#[0-9a-f]{6}", image.placeholder_color)
     assert files_under(media_root) == stored_names(image)
 
@@ -141,16 +152,32 @@ def test_preparing_the_same_bytes_gives_the_same_files():
         assert all(images.prepare_image(data=data, index=0) == first for _ in range(5))
 
 
-def test_store_image_writes_what_prepare_image_makes(generation):
-    data = make_image_bytes(format="JPEG", size=(500, 300), noisy=True)
+@pytest.mark.parametrize(
+    ("pillow_format", "options", "large_extension"),
+    [
+        ("JPEG", {}, "jpg"),  # its own preview
+        ("JPEG", {"exif_orientation": 6}, "jpg"),  # an encoded one, turned upright
+        ("PNG", {}, "jpg"),
+        ("PNG", {"mode": "RGBA", "color": (200, 80, 40, 128)}, "webp"),
+    ],
+    ids=["jpeg", "jpeg-exif", "png", "png-alpha"],
+)
+def test_store_image_writes_what_prepare_image_makes(
+    generation, pillow_format, options, large_extension
+):
+    data = make_image_bytes(format=pillow_format, size=(500, 300), **options)
     prepared = images.prepare_image(data=data, index=0)
 
     image = images.store_image(generation=generation, index=0, data=data)
 
-    assert (image.format, image.width, image.height) == ("jpeg", 500, 300)
-    assert (image.sha256, image.placeholder_color) == (prepared.sha256, prepared.placeholder_color)
+    assert (image.format, image.sha256) == (prepared.format, prepared.sha256)
+    assert (image.width, image.height) == (prepared.width, prepared.height)
+    assert image.placeholder_color == prepared.placeholder_color
     assert read(image.thumbnail_small) == prepared.thumbnail_small
     assert read(image.thumbnail_large) == prepared.thumbnail_large
+    assert image.thumbnail_large.name.endswith(f".{prepared.thumbnail_large_extension}")
+    assert prepared.thumbnail_large_extension == large_extension
+    assert prepared.thumbnail_large_is_original == (image.thumbnail_large == image.original)
 
 
 def test_the_format_comes_from_the_bytes_not_from_a_name(generation):
@@ -176,6 +203,207 @@ def test_thumbnails_fit_their_boxes_keeping_the_aspect_ratio(generation, size, s
     assert (image.width, image.height) == size
     assert open_image(read(image.thumbnail_small)).size == small
     assert open_image(read(image.thumbnail_large)).size == large
+
+
+@pytest.mark.parametrize(
+    ("pillow_format", "options"),
+    [
+        ("JPEG", {"size": (1280, 720)}),
+        ("JPEG", {"mode": "L", "color": 200}),
+        ("JPEG", {"progressive": True}),
+        ("WEBP", {}),
+        ("WEBP", {"lossless": True}),
+        ("WEBP", {"mode": "RGBA", "color": (200, 80, 40, 128)}),
+    ],
+    ids=[
+        "jpeg-fits-the-box",
+        "jpeg-grey",
+        "jpeg-progressive",
+        "webp",
+        "webp-lossless",
+        "webp-alpha",
+    ],
+)
+def test_a_jpeg_or_webp_that_fits_the_preview_box_is_its_own_preview(
+    generation, media_root, pillow_format, options
+):
+    data = make_image_bytes(format=pillow_format, **options)
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert image.thumbnail_large.name == image.original.name
+    assert read(image.thumbnail_large) == data
+    # No third file: the original and the grid thumbnail are all there is.
+    assert files_under(media_root) == {image.original.name, image.thumbnail_small.name}
+    assert open_image(read(image.thumbnail_small)).format == "WEBP"
+
+
+def animated_webp() -> bytes:
+    frames = [open_image(make_image_bytes(color=color)) for color in ((250, 0, 0), (0, 250, 0))]
+    out = io.BytesIO()
+    frames[0].save(out, format="WEBP", save_all=True, append_images=frames[1:])
+    return out.getvalue()
+
+
+def cmyk_jpeg() -> bytes:
+    return make_image_bytes(format="JPEG", mode="CMYK", color=(0, 0, 0, 0))
+
+
+def heavy_jpeg() -> bytes:
+    # Noise at quality 100: about 2 bytes a pixel, four times the limit for serving as a preview.
+    return make_image_bytes(format="JPEG", size=(300, 200), noisy=True, quality=100)
+
+
+@pytest.mark.parametrize(
+    ("make_data", "preview_size"),
+    [
+        (lambda: make_image_bytes(format="JPEG", size=(1300, 650)), (1280, 640)),
+        (lambda: make_image_bytes(format="WEBP", size=(650, 1300)), (640, 1280)),
+        (lambda: make_image_bytes(format="JPEG", exif_orientation=8), (48, 64)),
+        (lambda: make_image_bytes(format="WEBP", exif_orientation=6), (48, 64)),
+        (cmyk_jpeg, (64, 48)),
+        (heavy_jpeg, (300, 200)),
+        (animated_webp, (64, 48)),
+        (lambda: make_image_bytes(format="PNG"), (64, 48)),
+    ],
+    ids=[
+        "jpeg-too-wide",
+        "webp-too-tall",
+        "jpeg-exif",
+        "webp-exif",
+        "jpeg-cmyk",
+        "jpeg-heavy",
+        "webp-animated",
+        "png",
+    ],
+)
+def test_other_originals_get_a_preview_of_their_own(
+    generation, media_root, make_data, preview_size
+):
+    data = make_data()
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert image.thumbnail_large.name != image.original.name
+    assert image.thumbnail_large.name.startswith(f"u{generation.owner_id}/thumbnails/")
+    preview = open_image(read(image.thumbnail_large))
+    assert preview.size == preview_size
+    assert preview.getexif().get(0x0112) is None
+    assert files_under(media_root) == stored_names(image)
+    assert len(stored_names(image)) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "preview_format", "preview_mode"),
+    [
+        ({}, "JPEG", "RGB"),
+        ({"mode": "L", "color": 120}, "JPEG", "RGB"),
+        ({"mode": "RGBA", "color": (200, 80, 40, 255)}, "JPEG", "RGB"),  # alpha never used
+        ({"mode": "RGBA", "color": (200, 80, 40, 128)}, "WEBP", "RGBA"),
+    ],
+    ids=["rgb", "grey", "rgba-opaque", "rgba-translucent"],
+)
+def test_an_encoded_preview_is_a_jpeg_unless_the_picture_has_transparency(
+    generation, options, preview_format, preview_mode
+):
+    data = make_image_bytes(format="PNG", size=(200, 100), **options)
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    preview = open_image(read(image.thumbnail_large))
+    assert (preview.format, preview.mode, preview.size) == (
+        preview_format,
+        preview_mode,
+        (200, 100),
+    )
+    extension = {"JPEG": "jpg", "WEBP": "webp"}[preview_format]
+    assert image.thumbnail_large.name.endswith(f".{extension}")
+    assert close_to(
+        preview.convert("RGB").getpixel((20, 50)),
+        open_image(data).convert("RGB").getpixel((20, 50)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "decoded_size"),
+    [
+        ((1024, 1024), (384, 384)),  # 3/8: exactly the grid thumbnail, no resize
+        ((1280, 720), (480, 270)),  # 3/8
+        ((1100, 1100), (413, 413)),  # 3/8, sides rounded up
+        ((1000, 1000), (500, 500)),  # 3/8 would be 375, too small: 1/2
+        ((700, 700), (700, 700)),  # 1/2 would be 350, too small: whole
+    ],
+)
+def test_a_jpeg_that_is_its_own_preview_is_decoded_only_as_large_as_the_grid_needs(
+    size, decoded_size
+):
+    data = make_image_bytes(format="JPEG", size=size)
+
+    decoded = images._decode(data=data, index=0)
+    prepared = images.prepare_image(data=data, index=0)
+
+    assert decoded.original_is_preview
+    assert decoded.pixels.size == decoded_size
+    assert (prepared.width, prepared.height) == size
+    assert open_image(prepared.thumbnail_small).size == images._fitted_size(size, (384, 384))
+    assert prepared.thumbnail_large is data
+
+
+def test_a_large_jpeg_is_decoded_at_three_eighths_when_that_covers_the_preview():
+    image = PILImage.open(io.BytesIO(make_image_bytes(format="JPEG", size=(3600, 2000))))
+
+    assert images._draft_jpeg(image, (1280, 711))
+
+    image.load()
+    assert image.size == (1350, 750)
+
+
+def test_decoding_at_three_eighths_is_as_good_as_decoding_whole_and_resizing():
+    data = images.grainy_demo_image(
+        prompt="a lighthouse", index=0, width=1024, height=1024, image_format="JPEG"
+    )
+    reference = open_image(data).resize((384, 384), PILImage.Resampling.LANCZOS)
+
+    decoded = images._decode(data=data, index=0)
+
+    assert decoded.pixels.size == (384, 384)
+    difference = ImageStat.Stat(ImageChops.difference(decoded.pixels, reference))
+    assert max(difference.mean) < 2
+
+
+def test_a_libjpeg_that_will_not_decode_at_three_eighths_falls_back_to_draft(
+    generation, monkeypatch, caplog
+):
+    # As if libjpeg decoded another size than the one Pillow was told to expect.
+    monkeypatch.setattr(images, "_three_eighths", lambda size: (size[0] * 3 // 8 + 1,) * 2)
+    data = make_image_bytes(format="JPEG", size=(1024, 1024))
+
+    image = images.store_image(generation=generation, index=0, data=data)
+
+    assert (image.width, image.height) == (1024, 1024)
+    small = open_image(read(image.thumbnail_small))
+    assert small.size == (384, 384)
+    assert close_to(small.getpixel((100, 200)), (200, 80, 40))
+    assert close_to(small.getpixel((300, 200)), (20, 40, 220))
+    assert "did not decode image 0 at 3/8 scale" in caplog.text
+
+
+def test_a_truncated_jpeg_is_refused_even_when_decoded_at_a_reduced_scale(generation, media_root):
+    data = make_image_bytes(format="JPEG", size=(1024, 1024), quality=95)
+    assert len(data) <= 0.5 * 1024 * 1024  # would be its own preview if it were whole
+
+    with pytest.raises(images.InvalidImageError, match="the JPEG data is truncated or corrupt"):
+        images.store_image(generation=generation, index=0, data=data[: len(data) * 2 // 3])
+
+    assert not Image.objects.exists()
+    assert files_under(media_root) == set()
+
+
+def test_the_original_and_the_preview_share_one_storage():
+    # store_image lets thumbnail_large name the original's file, which needs one storage.
+    fields = [Image._meta.get_field(name) for name in ("original", "thumbnail_large")]
+
+    assert fields[0].storage is fields[1].storage
 
 
 def test_large_jpeg_is_decoded_scaled_yet_recorded_at_full_size(generation):
