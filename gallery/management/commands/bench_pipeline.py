@@ -241,10 +241,10 @@ class Command(BaseCommand):
     def bench_api_to_card(self, *, n: int, repeat: int, size: int) -> None:
         self.stdout.write(
             "From an API response to a finished card: generations.run_generation in-process, "
-            f"against the\nfake images API (tests/fake_images_api.py) on loopback, model "
-            f"{API_MODEL} asked for {API_SIZE}; it answers\nwith the images above. total: "
-            "run_generation's wall time. api, download: as recorded on\nthe Generation "
-            "(whole ms). overhead: total - api - download, what Atelier adds (decoding the\n"
+            "against the\nfake images API (tests/fake_images_api.py) on loopback, model "
+            f"{API_MODEL} asked for {API_SIZE};\nit answers with the images above. total: "
+            "run_generation's wall time. api, download: as\nrecorded on the Generation "
+            "(whole ms). overhead: total - api - download, what Atelier adds\n(decoding the "
             "response, storing, thumbnails, database writes), per generation and per image."
         )
         header = f"{'format':<6} {'response':<8}" + "".join(
