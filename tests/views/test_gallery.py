@@ -382,3 +382,15 @@ def test_list_views_make_as_many_queries_for_many_rows_as_for_one(user_client, u
         return len(queries)
 
     assert queries_with(1) == queries_with(40)
+
+
+def test_a_thumbnail_costs_one_query_beyond_the_session(
+    user_client, user, django_assert_num_queries
+):
+    image = stored_generation(user, n=1).images.get()
+    url = reverse("gallery:image_thumbnail", args=[image.pk, "small"])
+    with django_assert_num_queries(3):  # the session, the user, the image
+        response = user_client.get(url)
+    with django_assert_num_queries(3):
+        assert user_client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+    assert user_client.post(url).status_code == 405
