@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -54,15 +54,57 @@ class SearchableQuerySet[M: models.Model](models.QuerySet[M]):
     update.alters_data = True
 
 
-class GenerationQuerySet(SearchableQuerySet["Generation"]):
-    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> GenerationQuerySet:
+class GridQuerySet[M: models.Model](SearchableQuerySet[M]):
+    """What the generation grid and the image grid share: one user's rows, out of the trash,
+    narrowed by what the generation asked for. `generation_path` leads from a row to its
+    generation's fields: "" on Generation, "generation__" on Image (a join to the generation)."""
+
+    generation_path = ""
+
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> Self:
         if not user.is_authenticated:
             return self.none()
         return self.filter(owner=user)
 
-    def live(self) -> GenerationQuerySet:
+    def live(self) -> Self:
+        # Trashing a generation trashes its images too, so on Image this needs no join.
         return self.filter(deleted_at__isnull=True)
 
+    # Grid filters. Each narrows by one thing the user picked; gallery.services.browse chains
+    # them from GridFilters and skips the ones left blank.
+
+    def of_model(self, model: str) -> Self:
+        return self.filter(**{f"{self.generation_path}model": model})
+
+    def of_size(self, size: str) -> Self:
+        return self.filter(**{f"{self.generation_path}size": size})
+
+    def of_aspect_ratio(self, aspect_ratio: str) -> Self:
+        return self.filter(**{f"{self.generation_path}aspect_ratio": aspect_ratio})
+
+    def in_status(self, status: str) -> Self:
+        return self.filter(**{f"{self.generation_path}status": status})
+
+    def favorites(self) -> Self:
+        """The rows the favourites filter keeps: each model says which (an image that is a
+        favourite, a generation that has one)."""
+        raise NotImplementedError
+
+    def created_between(self, date_from: date | None, date_to: date | None) -> Self:
+        """Created on the calendar days date_from..date_to (inclusive; either may be None).
+
+        By the row's own created_at, not the generation's: each model has its own
+        (owner, created_at) index, so the image grid reads a range of one user's images."""
+        start, end = local_day_bounds(date_from, date_to)
+        queryset = self
+        if start is not None:
+            queryset = queryset.filter(created_at__gte=start)
+        if end is not None:
+            queryset = queryset.filter(created_at__lt=end)
+        return queryset
+
+
+class GenerationQuerySet(GridQuerySet["Generation"]):
     def pending(self) -> GenerationQuerySet:
         return self.filter(status__in=Generation.PENDING_STATUSES)
 
@@ -78,36 +120,11 @@ class GenerationQuerySet(SearchableQuerySet["Generation"]):
         failed = self.filter(status=Generation.Status.FAILED, created_at__gte=failed_since)
         return self.filter(pk__in=pending.union(failed.values("pk")))
 
-    # Grid filters. Each narrows by one thing the user picked; gallery.services.browse chains
-    # them from GridFilters and skips the ones left blank.
-
-    def of_model(self, model: str) -> GenerationQuerySet:
-        return self.filter(model=model)
-
-    def of_size(self, size: str) -> GenerationQuerySet:
-        return self.filter(size=size)
-
-    def of_aspect_ratio(self, aspect_ratio: str) -> GenerationQuerySet:
-        return self.filter(aspect_ratio=aspect_ratio)
-
-    def in_status(self, status: str) -> GenerationQuerySet:
-        return self.filter(status=status)
-
-    def with_favorites(self) -> GenerationQuerySet:
+    def favorites(self) -> GenerationQuerySet:
         """Generations with at least one live favourite image (EXISTS, so no duplicates)."""
         return self.filter(
             Exists(Image.objects.live().filter(generation=OuterRef("pk"), is_favorite=True))
         )
-
-    def created_between(self, date_from: date | None, date_to: date | None) -> GenerationQuerySet:
-        """Created on the calendar days date_from..date_to (inclusive; either may be None)."""
-        start, end = local_day_bounds(date_from, date_to)
-        queryset = self
-        if start is not None:
-            queryset = queryset.filter(created_at__gte=start)
-        if end is not None:
-            queryset = queryset.filter(created_at__lt=end)
-        return queryset
 
     def with_live_images(self) -> GenerationQuerySet:
         """Prefetch each generation's live images in the order the API returned them."""
@@ -220,42 +237,11 @@ class Generation(models.Model):
         return self.status in self.FINISHED_STATUSES
 
 
-class ImageQuerySet(SearchableQuerySet["Image"]):
-    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ImageQuerySet:
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(owner=user)
-
-    def live(self) -> ImageQuerySet:
-        # Trashing a generation trashes its images too, so this needs no join.
-        return self.filter(deleted_at__isnull=True)
-
-    # Grid filters on what the generation asked for (see GenerationQuerySet).
-
-    def of_model(self, model: str) -> ImageQuerySet:
-        return self.filter(generation__model=model)
-
-    def of_size(self, size: str) -> ImageQuerySet:
-        return self.filter(generation__size=size)
-
-    def of_aspect_ratio(self, aspect_ratio: str) -> ImageQuerySet:
-        return self.filter(generation__aspect_ratio=aspect_ratio)
-
-    def in_status(self, status: str) -> ImageQuerySet:
-        return self.filter(generation__status=status)
+class ImageQuerySet(GridQuerySet["Image"]):
+    generation_path = "generation__"
 
     def favorites(self) -> ImageQuerySet:
         return self.filter(is_favorite=True)
-
-    def created_between(self, date_from: date | None, date_to: date | None) -> ImageQuerySet:
-        """Created on the calendar days date_from..date_to (inclusive; either may be None)."""
-        start, end = local_day_bounds(date_from, date_to)
-        queryset = self
-        if start is not None:
-            queryset = queryset.filter(created_at__gte=start)
-        if end is not None:
-            queryset = queryset.filter(created_at__lt=end)
-        return queryset
 
 
 class Image(models.Model):

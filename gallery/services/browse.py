@@ -39,9 +39,8 @@ from django.utils import timezone
 
 from gallery.models import (
     Generation,
-    GenerationQuerySet,
+    GridQuerySet,
     Image,
-    ImageQuerySet,
     local_day_bounds,
 )
 from gallery.services import search
@@ -159,40 +158,23 @@ def parse_cursor(cursor: str | None, *, prefix: str = "") -> int | None:
     return value if value > 0 else None
 
 
-def filter_images_by(images: ImageQuerySet, filters: GridFilters) -> ImageQuerySet:
-    """`images` narrowed by every filter that is set (lazy; chain on)."""
+def narrow[Q: GridQuerySet[Any]](queryset: Q, filters: GridFilters) -> Q:
+    """`queryset` (generations or images) narrowed by every filter set (lazy; chain on)."""
     if filters.model:
-        images = images.of_model(filters.model)
+        queryset = queryset.of_model(filters.model)
     if filters.size:
-        images = images.of_size(filters.size)
+        queryset = queryset.of_size(filters.size)
     if filters.aspect_ratio:
-        images = images.of_aspect_ratio(filters.aspect_ratio)
+        queryset = queryset.of_aspect_ratio(filters.aspect_ratio)
     if filters.status:
-        images = images.in_status(filters.status)
+        queryset = queryset.in_status(filters.status)
     if filters.favorites:
-        images = images.favorites()
+        queryset = queryset.favorites()
     if filters.date_from or filters.date_to:
-        images = images.created_between(filters.date_from, filters.date_to)
-    return filter_images(images, query=filters.q)
-
-
-def filter_generations_by(
-    generations: GenerationQuerySet, filters: GridFilters
-) -> GenerationQuerySet:
-    """`generations` narrowed by every filter that is set (lazy; chain on)."""
-    if filters.model:
-        generations = generations.of_model(filters.model)
-    if filters.size:
-        generations = generations.of_size(filters.size)
-    if filters.aspect_ratio:
-        generations = generations.of_aspect_ratio(filters.aspect_ratio)
-    if filters.status:
-        generations = generations.in_status(filters.status)
-    if filters.favorites:
-        generations = generations.with_favorites()
-    if filters.date_from or filters.date_to:
-        generations = generations.created_between(filters.date_from, filters.date_to)
-    return filter_generations(generations, query=filters.q)
+        queryset = queryset.created_between(filters.date_from, filters.date_to)
+    if queryset.model is Image:
+        return filter_images(queryset, query=filters.q)
+    return filter_generations(queryset, query=filters.q)
 
 
 def image_page(
@@ -207,7 +189,7 @@ def image_page(
     what keeps a search for a common word as fast as one for a rare word.
     """
     per_page = clamp_per_page(per_page)
-    images = filter_images_by(Image.objects.for_user(user).live(), filters)
+    images = narrow(Image.objects.for_user(user).live(), filters)
     images = images.select_related("generation")
     if not parse_terms(filters.q):
         return keyset_page(images, cursor=cursor, per_page=per_page)
@@ -235,7 +217,7 @@ def generation_page(
     """One page of the user's live generations, newest first, with their live images
     prefetched in index order (two queries whatever the page size)."""
     per_page = clamp_per_page(per_page)
-    generations = filter_generations_by(Generation.objects.for_user(user).live(), filters)
+    generations = narrow(Generation.objects.for_user(user).live(), filters)
     ordered = search.newest_first(
         generations.with_live_images(), before_generation=parse_cursor(cursor)
     )
