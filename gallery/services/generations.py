@@ -42,24 +42,15 @@ QUEUED_GRACE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
-class GenerationParams:
-    """What the user chose, already validated against the model catalog by GenerateForm."""
-
-    prompt: str
-    model: str
-    n: int = 1
-    size: str = ""
-    aspect_ratio: str = ""
-    quality: str = ""
-    resolution: str = ""
-    response_format: str = ""
-    style: str = ""
+class GenerationParams(images_api.ImageRequest):
+    """What the user chose (validated against the model catalog by GenerateForm): exactly the
+    request the images API is asked, one value per option, and what a Generation row stores."""
 
     @classmethod
     def from_generation(cls, generation: Generation) -> GenerationParams:
         return cls(
-            prompt=generation.prompt,
             model=generation.model,
+            prompt=generation.prompt,
             n=generation.n,
             size=generation.size,
             aspect_ratio=generation.aspect_ratio,
@@ -274,12 +265,8 @@ def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
         )
 
 
-def _image_request(generation: Generation) -> images_api.ImageRequest:
-    return images_api.ImageRequest(**asdict(GenerationParams.from_generation(generation)))
-
-
 def _call_and_store(generation: Generation, worker_id: str) -> str:
-    result = images_api.generate(request=_image_request(generation))
+    result = images_api.generate(request=GenerationParams.from_generation(generation))
 
     problems: list[str] = []
     stored = 0
