@@ -89,3 +89,15 @@ def test_bad_input_is_explained_in_the_form(page: Page, user, password):
         "This field is required."
     )
     expect(page.locator(".generation-card")).to_have_count(0)
+
+
+def test_the_first_run_message_gives_way_to_the_first_card(page: Page, user, password):
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Nothing here yet")).to_be_visible()
+    page.get_by_label("Prompt", exact=True).fill("a first fox")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator(".generation-card")).to_have_count(1)
+    expect(page.get_by_role("heading", name="Nothing here yet")).to_be_hidden()
