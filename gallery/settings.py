@@ -169,7 +169,7 @@ TASKS = {
 GENERATION_LEASE_SECONDS = int(os.environ.get("GENERATION_LEASE_SECONDS", "60"))
 GENERATION_MAX_ATTEMPTS = int(os.environ.get("GENERATION_MAX_ATTEMPTS", "3"))
 
-# The images API (see ../shared/api/CONTRACT.md). With no key, the offline demo provider is used.
+# The images API (docs/images-api-contract.md). With no key, the offline demo provider is used.
 IMAGES_API_BASE_URL = os.environ.get("IMAGES_API_BASE_URL", "https://api.openai.com")
 IMAGES_API_KEY = os.environ.get("IMAGES_API_KEY", "")
 # A JSON file that replaces the built-in model catalog (gallery/services/catalog.py).

@@ -9,6 +9,17 @@ short:
     [{"id": "grok-3-image", "array_options": false}, {"id": "demo"}]
 
 The file replaces the catalog: only the models it lists are offered, in its order.
+
+Providers. Every model is served by a provider: where to send its requests and which key to
+send. The built-in "default" provider is IMAGES_API_BASE_URL with IMAGES_API_KEY. A models
+file may name more in a "providers" list, so a relay's models and OpenAI's work side by side:
+
+    {"providers": [{"name": "openai", "base_url": "https://api.openai.com/v1",
+                    "api_key_env": "OPENAI_API_KEY", "max_in_flight": 4}],
+     "models": [{"id": "grok-3-image"}, {"id": "gpt-image-1", "provider": "openai"}]}
+
+`api_key_env` names the environment variable that holds the key (never the key itself, so the
+file can be committed). `max_in_flight` caps the calls to the provider at once (0: no cap).
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +42,53 @@ DIALECTS = ("relay", "openai")
 MAX_N = 10
 
 
+DEFAULT_PROVIDER = "default"
+
+
 class UnknownModel(KeyError):
     """No model with this id is in the catalog."""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Where a model's requests go. Empty base_url / api_key_env: the IMAGES_API_* settings."""
+
+    name: str
+    # Used as given, like the OpenAI SDK's base_url: requests go to {base_url}/images/...
+    base_url: str = ""
+    # The name of the environment variable holding the key, never the key.
+    api_key_env: str = ""
+    # How many calls to this provider may be in flight at once, over all workers' threads;
+    # 0 for no cap.
+    max_in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.name or self.name != self.name.strip():
+            problems.append("a name without surrounding spaces is required")
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            problems.append("base_url must be an http(s) URL")
+        if self.api_key_env and not self.api_key_env.replace("_", "").isalnum():
+            problems.append("api_key_env must be the name of an environment variable")
+        if self.max_in_flight < 0:
+            problems.append("max_in_flight must be 0 (no cap) or more")
+        if problems:
+            raise ImproperlyConfigured(f"Image provider {self.name!r}: {'; '.join(problems)}.")
+
+    def resolved_base_url(self) -> str:
+        return (self.base_url or getattr(settings, "IMAGES_API_BASE_URL", "")).strip()
+
+    def api_key(self) -> str:
+        if self.api_key_env:
+            return os.environ.get(self.api_key_env, "").strip()
+        return getattr(settings, "IMAGES_API_KEY", "") or ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key())
+
+
+DEFAULT = Provider(name=DEFAULT_PROVIDER)
 
 
 @dataclass(frozen=True)
@@ -52,6 +109,9 @@ class ModelSpec:
     # Empty: the field is never sent (gpt-image models reject it and always answer b64_json).
     response_formats: tuple[str, ...] = ()
     default_response_format: str = ""
+    # False: response_format is left out of the body even though the model has formats (a relay
+    # that rejects the field for a model); the answer's url or b64_json is read either way.
+    send_response_format: bool = True
     max_n: int = 1
     # More images than this in one request are split into several concurrent requests.
     max_n_per_request: int = 1
@@ -59,6 +119,8 @@ class ModelSpec:
     # rather than plain strings.
     array_options: bool = False
     styles: tuple[str, ...] = ()
+    # The provider (see Provider) that serves this model.
+    provider: str = DEFAULT_PROVIDER
 
     def __post_init__(self) -> None:
         problems = []
@@ -210,7 +272,31 @@ def _spec_from_entry(entry: Any, *, position: int, source: str) -> ModelSpec:
         raise ImproperlyConfigured(f"{source}: model {entry['id']!r}: {error}") from error
 
 
-def _read_models_file(path: str) -> tuple[ModelSpec, ...]:
+_PROVIDER_FIELD_NAMES = {field.name for field in dataclasses.fields(Provider)}
+
+
+def _provider_from_entry(entry: Any, *, position: int, source: str) -> Provider:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise ImproperlyConfigured(f"{source}: provider #{position + 1} needs a string 'name'.")
+    unknown = set(entry) - _PROVIDER_FIELD_NAMES
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{source}: provider {entry['name']!r} has unknown fields: "
+            f"{', '.join(sorted(unknown))}."
+        )
+    try:
+        return Provider(**entry)
+    except TypeError as error:
+        raise ImproperlyConfigured(f"{source}: provider {entry['name']!r}: {error}") from error
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    models: tuple[ModelSpec, ...]
+    providers: dict[str, Provider]
+
+
+def _read_models_file(path: str) -> _Catalog:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -220,6 +306,15 @@ def _read_models_file(path: str) -> tuple[ModelSpec, ...]:
         raise ImproperlyConfigured(
             f"IMAGES_API_MODELS_FILE {path!r} must hold a non-empty list of models."
         )
+    provider_entries = document.get("providers", []) if isinstance(document, dict) else []
+    if not isinstance(provider_entries, list):
+        raise ImproperlyConfigured(f"IMAGES_API_MODELS_FILE {path!r}: providers must be a list.")
+    providers = {DEFAULT_PROVIDER: DEFAULT}
+    for position, entry in enumerate(provider_entries):
+        provider = _provider_from_entry(entry, position=position, source=path)
+        if provider.name in providers and provider.name != DEFAULT_PROVIDER:
+            raise ImproperlyConfigured(f"{path}: duplicate provider name {provider.name!r}.")
+        providers[provider.name] = provider
     specs = tuple(
         _spec_from_entry(entry, position=position, source=path)
         for position, entry in enumerate(entries)
@@ -228,17 +323,29 @@ def _read_models_file(path: str) -> tuple[ModelSpec, ...]:
     duplicates = sorted({model_id for model_id in ids if ids.count(model_id) > 1})
     if duplicates:
         raise ImproperlyConfigured(f"{path}: duplicate model ids: {', '.join(duplicates)}.")
-    return specs
+    for spec in specs:
+        if spec.provider not in providers:
+            raise ImproperlyConfigured(
+                f"{path}: model {spec.id!r} names the provider {spec.provider!r}, which the "
+                "file does not define."
+            )
+    return _Catalog(models=specs, providers=providers)
 
 
 @functools.cache
-def _catalog() -> tuple[ModelSpec, ...]:
+def _loaded() -> _Catalog:
     path = getattr(settings, "IMAGES_API_MODELS_FILE", "")
-    return _read_models_file(path) if path else BUILTIN_MODELS
+    if path:
+        return _read_models_file(path)
+    return _Catalog(models=BUILTIN_MODELS, providers={DEFAULT_PROVIDER: DEFAULT})
+
+
+def _catalog() -> tuple[ModelSpec, ...]:
+    return _loaded().models
 
 
 def clear_cache() -> None:
-    _catalog.cache_clear()
+    _loaded.cache_clear()
 
 
 @receiver(setting_changed)
@@ -251,15 +358,27 @@ def all_models() -> list[ModelSpec]:
     return list(_catalog())
 
 
+def all_providers() -> list[Provider]:
+    return list(_loaded().providers.values())
+
+
+def provider_for(spec: ModelSpec) -> Provider:
+    return _loaded().providers.get(spec.provider, DEFAULT)
+
+
+def is_available(spec: ModelSpec) -> bool:
+    """A demo model always; a real one when its provider has a key."""
+    return spec.demo or provider_for(spec).configured
+
+
 def api_configured() -> bool:
-    return bool(getattr(settings, "IMAGES_API_KEY", ""))
+    """Whether any provider has a key, so some real model can be used."""
+    return any(provider.configured for provider in all_providers())
 
 
 def available_models() -> list[ModelSpec]:
-    """The models a user may pick now: with no API key, only the offline demo ones."""
-    if api_configured():
-        return all_models()
-    return [spec for spec in _catalog() if spec.demo]
+    """The models a user may pick now: the demo ones, and those whose provider has a key."""
+    return [spec for spec in _catalog() if is_available(spec)]
 
 
 def get_model(model_id: str) -> ModelSpec:
@@ -270,12 +389,10 @@ def get_model(model_id: str) -> ModelSpec:
 
 
 def default_model() -> ModelSpec:
-    """The first real model when a key is set (catalog order), else the first demo model."""
+    """The first real model whose provider has a key (catalog order), else the first demo one."""
     models = available_models()
     if not models:
         raise ImproperlyConfigured(
             "No image model is available: set IMAGES_API_KEY, or keep a demo model in the catalog."
         )
-    if api_configured():
-        return next((spec for spec in models if not spec.demo), models[0])
-    return models[0]
+    return next((spec for spec in models if not spec.demo), models[0])

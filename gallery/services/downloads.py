@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from gallery.models import Image
-from gallery.services import images
+from gallery.services.provenance import embed_provenance
 
 MANIFEST_FIELDS = [
     "file",
@@ -79,7 +79,7 @@ def original_with_provenance(image: Image) -> bytes:
         "Software": "Atelier",
         "atelier:provenance": json.dumps(provenance(image), ensure_ascii=False),
     }
-    return images.embed_provenance(data=data, image_format=image.format, metadata=metadata)
+    return embed_provenance(data=data, image_format=image.format, metadata=metadata)
 
 
 class _Sink(io.RawIOBase):

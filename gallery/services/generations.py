@@ -29,7 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from gallery.models import Generation
-from gallery.services import images, images_api
+from gallery.services import images_api, imaging
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -284,13 +284,13 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
             generation.refresh_from_db(fields=["status"])
             return str(generation.status)
         try:
-            images.store_image(
+            imaging.store_image(
                 generation=generation,
                 index=result_image.index,
                 data=result_image.data,
                 revised_prompt=result_image.revised_prompt,
             )
-        except images.InvalidImageError as error:
+        except imaging.InvalidImageError as error:
             problems.append(str(error))  # "Image 3 could not be read: …"
             continue
         stored += 1

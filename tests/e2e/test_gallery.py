@@ -9,7 +9,7 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from gallery.models import Generation, Image
-from gallery.services import images
+from gallery.services import imaging
 from tests.factories import make_generation
 from tests.images import make_image_bytes
 
@@ -29,7 +29,7 @@ def add_images(user, prompts: list[str]) -> list[Image]:
     for number, prompt in enumerate(prompts):
         generation = make_generation(owner=user, prompt=prompt, n=1, model="demo", size="960x960")
         data = make_image_bytes(format="PNG", size=(24, 24), color=(number * 4 % 255, 90, 160))
-        made.append(images.store_image(generation=generation, index=0, data=data))
+        made.append(imaging.store_image(generation=generation, index=0, data=data))
     return made
 
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from gallery.models import Generation, Image
-from gallery.services import images
+from gallery.services import imaging
 from tests.factories import make_generation
 from tests.images import make_image_bytes
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def trashed_image(user, *, days_ago: float, color) -> Image:
     generation = make_generation(owner=user, prompt=f"trashed {days_ago}", n=1)
-    image = images.store_image(
+    image = imaging.store_image(
         generation=generation, index=0, data=make_image_bytes(format="PNG", color=color)
     )
     when = timezone.now() - timedelta(days=days_ago)

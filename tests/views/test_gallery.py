@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from gallery.models import Generation, Image
-from gallery.services import images
+from gallery.services import imaging
 from tests.factories import make_generation, make_image, trash_image
 from tests.images import make_image_bytes
 
@@ -25,7 +25,7 @@ def stored_generation(user, *, prompt="a red fox in the snow", n=2, **fields):
     generation = make_generation(owner=user, prompt=prompt, n=n, **fields)
     for index in range(n):
         data = make_image_bytes(format="PNG", size=(40 + index, 30), color=(200, 30 * index, 90))
-        images.store_image(generation=generation, index=index, data=data)
+        imaging.store_image(generation=generation, index=index, data=data)
     return generation
 
 
@@ -290,7 +290,7 @@ def test_prompt_history_and_usage_pages(user_client, user):
 )
 def test_the_preview_is_served_with_the_type_of_its_file(user_client, user, data, large_type):
     generation = make_generation(owner=user, n=1)
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
     url = reverse("gallery:image_thumbnail", args=[image.pk, "large"])
 
     preview = user_client.get(url)
@@ -310,7 +310,7 @@ def test_the_preview_is_served_with_the_type_of_its_file(user_client, user, data
 def test_emptying_the_trash_removes_a_jpeg_that_is_its_own_preview(user_client, user):
     generation = make_generation(owner=user, n=1)
     data = make_image_bytes(format="JPEG", size=(400, 300))
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
     assert image.thumbnail_large.name == image.original.name
     storage = image.original.storage
 
@@ -326,8 +326,8 @@ def test_the_trash_keeps_a_shared_original_and_preview_while_another_image_uses_
     user_client, user
 ):
     data = make_image_bytes(format="JPEG", size=(400, 300))
-    first = images.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
-    second = images.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
+    first = imaging.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
+    second = imaging.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
     assert first.original.name == second.original.name == second.thumbnail_large.name
     storage = first.original.storage
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from gallery.services import images
+from gallery.services import imaging
 from tests.factories import make_generation
 from tests.images import make_image_bytes
 
@@ -59,7 +59,7 @@ def test_every_gallery_url_is_covered_by_this_test():
 def owned_objects(user):
     generation = make_generation(owner=user, prompt="mine", n=1, status="failed")
     data = make_image_bytes(format="PNG", size=(32, 32))
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
     return {"generation": generation, "image": image}
 
 

@@ -7,9 +7,8 @@ it does lasts: files go to a temporary MEDIA_ROOT, and every database row is wri
 transaction that is rolled back (one short transaction per repeat, so a running app's workers
 are never locked out for long).
 
-The second section runs whole generations against the fake images API of the test suite
-(tests/fake_images_api.py, started in-process on loopback), so it needs the tests package,
-which a source checkout has; it is imported only when that section runs.
+The second section runs whole generations against the fake images API
+(gallery/fake_images_api.py, started in-process on loopback).
 """
 
 from __future__ import annotations
@@ -33,12 +32,12 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from gallery.models import Generation
-from gallery.services import generations, images
+from gallery.services import generations, imaging
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from tests.fake_images_api import FakeImagesAPI
+    from gallery.fake_images_api import FakeImagesAPI
 
 FORMATS = ("PNG", "JPEG")
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
@@ -118,7 +117,7 @@ def _start_fake_api(pools: dict[str, list[bytes]]) -> FakeImagesAPI:
     downloads of the same bytes that b64_json results carry.
     """
     # Imported here: the fake lives in the tests package, which only this section needs.
-    from tests.fake_images_api import FAKE_API_KEY, FakeImagesAPI, Reply
+    from gallery.fake_images_api import FAKE_API_KEY, FakeImagesAPI, Reply
 
     class BenchImagesAPI(FakeImagesAPI):
         def answer_download(self, path: str, query: dict[str, list[str]]) -> Reply | str:
@@ -142,7 +141,7 @@ class Command(BaseCommand):
     help = (
         "Benchmark the image pipeline: storing and thumbnailing results against decode alone, "
         "and the overhead from an API response to a finished card (this section runs against "
-        "the fake images API in tests/fake_images_api.py, so it needs the tests package)."
+        "the fake images API of gallery/fake_images_api.py)."
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -171,7 +170,7 @@ class Command(BaseCommand):
         """n different photograph-like images, made once and shared by every section."""
         if image_format not in self._pools:
             self._pools[image_format] = [
-                images.grainy_demo_image(
+                imaging.grainy_demo_image(
                     prompt=BENCH_PROMPT,
                     index=index,
                     width=size,
@@ -211,13 +210,13 @@ class Command(BaseCommand):
                         for index, data in enumerate(pool):
                             samples = {
                                 "decode": _timed_ms(
-                                    lambda data=data: images.decode_image(data=data)
+                                    lambda data=data: imaging.decode_image(data=data)
                                 ),
                                 "thumbs": _timed_ms(
-                                    lambda data=data: images.prepare_image(data=data, index=0)
+                                    lambda data=data: imaging.prepare_image(data=data, index=0)
                                 ),
                                 "store": _timed_ms(
-                                    lambda index=index, data=data: images.store_image(
+                                    lambda index=index, data=data: imaging.store_image(
                                         generation=generation, index=index, data=data
                                     )
                                 ),
@@ -241,7 +240,7 @@ class Command(BaseCommand):
     def bench_api_to_card(self, *, n: int, repeat: int, size: int) -> None:
         self.stdout.write(
             "From an API response to a finished card: generations.run_generation in-process, "
-            "against the\nfake images API (tests/fake_images_api.py) on loopback, model "
+            "against the\nfake images API (gallery/fake_images_api.py) on loopback, model "
             f"{API_MODEL} asked for {API_SIZE};\nit answers with the images above. total: "
             "run_generation's wall time. api, download: as\nrecorded on the Generation "
             "(whole ms). overhead: total - api - download, what Atelier adds\n(decoding the "
@@ -296,7 +295,7 @@ class Command(BaseCommand):
         n: int,
         repeat: int,
     ) -> dict[str, Timings]:
-        from tests.fake_images_api import FAKE_API_KEY, Reply
+        from gallery.fake_images_api import FAKE_API_KEY, Reply
 
         if response_format == "b64_json":
             items = [{"b64_json": base64.b64encode(data).decode()} for data in pool]

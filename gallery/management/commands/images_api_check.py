@@ -13,7 +13,7 @@ DEFAULT_PROMPT = "A lighthouse on a cliff at dusk, watercolour"
 
 
 def sniff_format(data: bytes) -> str:
-    """The image format from its magic bytes (Pillow stays in gallery.services.images)."""
+    """The image format from its magic bytes (Pillow stays in gallery.services.imaging)."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):

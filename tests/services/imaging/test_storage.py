@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
 from django.core.files.storage import FileSystemStorage
@@ -14,16 +12,13 @@ from PIL import Image as PILImage
 from PIL import ImageChops, ImageCms, ImageStat
 
 from gallery.models import Generation, Image
-from gallery.services import images
+from gallery.services import imaging
+from gallery.services.imaging import decode
 from tests.images import (
     make_decompression_bomb_png,
     make_image_bytes,
     open_image,
-    pixels_of,
-    png_chunk,
 )
-
-GALLERY = Path(__file__).resolve().parents[2] / "gallery"
 
 
 @pytest.fixture
@@ -55,50 +50,6 @@ def close_to(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int 
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
 
 
-# --- The demo drawing -------------------------------------------------------------------------
-
-
-def test_demo_image_is_the_same_png_for_the_same_prompt_and_index():
-    first = images.draw_demo_image(prompt="a lighthouse", index=1, width=320, height=200)
-    again = images.draw_demo_image(prompt="a lighthouse", index=1, width=320, height=200)
-
-    assert first == again
-    assert open_image(first).format == "PNG"
-
-
-def test_demo_images_differ_across_index_and_prompt():
-    drawings = {
-        images.draw_demo_image(prompt=prompt, index=index, width=160, height=120)
-        for prompt in ("a lighthouse", "一座灯塔")
-        for index in range(3)
-    }
-
-    assert len(drawings) == 6
-
-
-@pytest.mark.parametrize("size", [(1, 1), (1024, 1024), (1792, 1024), (784, 1168), (50, 900)])
-def test_demo_image_has_exactly_the_size_asked_for(size):
-    data = images.draw_demo_image(
-        prompt="a lighthouse at dusk", index=0, width=size[0], height=size[1]
-    )
-
-    assert open_image(data).size == size
-
-
-def test_demo_image_is_not_flat():
-    image = open_image(
-        images.draw_demo_image(prompt="a lighthouse", index=0, width=256, height=256)
-    )
-
-    assert len(image.getcolors(maxcolors=256 * 256) or range(65536)) > 100
-
-
-@pytest.mark.parametrize("size", [(0, 10), (10, 0), (-5, 10), (10_000, 10)])
-def test_demo_image_refuses_impossible_sizes(size):
-    with pytest.raises(ValueError, match="pixels a side"):
-        images.draw_demo_image(prompt="x", index=0, width=size[0], height=size[1])
-
-
 # --- Storing results --------------------------------------------------------------------------
 
 
@@ -111,7 +62,7 @@ def test_store_image_records_and_saves_each_format(
 ):
     data = make_image_bytes(format=pillow_format, size=(64, 48))
 
-    image = images.store_image(
+    image = imaging.store_image(
         generation=generation, index=2, data=data, revised_prompt="a red fox, snowing"
     )
 
@@ -148,8 +99,8 @@ def test_store_image_records_and_saves_each_format(
 
 def test_preparing_the_same_bytes_gives_the_same_files():
     for data in (make_image_bytes(), make_image_bytes(size=(900, 700), noisy=True)):
-        first = images.prepare_image(data=data, index=0)
-        assert all(images.prepare_image(data=data, index=0) == first for _ in range(5))
+        first = imaging.prepare_image(data=data, index=0)
+        assert all(imaging.prepare_image(data=data, index=0) == first for _ in range(5))
 
 
 @pytest.mark.parametrize(
@@ -166,9 +117,9 @@ def test_store_image_writes_what_prepare_image_makes(
     generation, pillow_format, options, large_extension
 ):
     data = make_image_bytes(format=pillow_format, size=(500, 300), **options)
-    prepared = images.prepare_image(data=data, index=0)
+    prepared = imaging.prepare_image(data=data, index=0)
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert (image.format, image.sha256) == (prepared.format, prepared.sha256)
     assert (image.width, image.height) == (prepared.width, prepared.height)
@@ -181,7 +132,7 @@ def test_store_image_writes_what_prepare_image_makes(
 
 
 def test_the_format_comes_from_the_bytes_not_from_a_name(generation):
-    image = images.store_image(
+    image = imaging.store_image(
         generation=generation, index=0, data=make_image_bytes(format="JPEG", size=(40, 30))
     )
 
@@ -198,7 +149,7 @@ def test_the_format_comes_from_the_bytes_not_from_a_name(generation):
     ],
 )
 def test_thumbnails_fit_their_boxes_keeping_the_aspect_ratio(generation, size, small, large):
-    image = images.store_image(generation=generation, index=0, data=make_image_bytes(size=size))
+    image = imaging.store_image(generation=generation, index=0, data=make_image_bytes(size=size))
 
     assert (image.width, image.height) == size
     assert open_image(read(image.thumbnail_small)).size == small
@@ -229,7 +180,7 @@ def test_a_jpeg_or_webp_that_fits_the_preview_box_is_its_own_preview(
 ):
     data = make_image_bytes(format=pillow_format, **options)
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert image.thumbnail_large.name == image.original.name
     assert read(image.thumbnail_large) == data
@@ -282,7 +233,7 @@ def test_other_originals_get_a_preview_of_their_own(
 ):
     data = make_data()
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert image.thumbnail_large.name != image.original.name
     assert image.thumbnail_large.name.startswith(f"u{generation.owner_id}/thumbnails/")
@@ -308,7 +259,7 @@ def test_an_encoded_preview_is_a_jpeg_unless_the_picture_has_transparency(
 ):
     data = make_image_bytes(format="PNG", size=(200, 100), **options)
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     preview = open_image(read(image.thumbnail_large))
     assert (preview.format, preview.mode, preview.size) == (
@@ -339,32 +290,32 @@ def test_a_jpeg_that_is_its_own_preview_is_decoded_only_as_large_as_the_grid_nee
 ):
     data = make_image_bytes(format="JPEG", size=size)
 
-    decoded = images._decode(data=data, index=0)
-    prepared = images.prepare_image(data=data, index=0)
+    decoded = decode.decode_pixels(data=data, index=0)
+    prepared = imaging.prepare_image(data=data, index=0)
 
     assert decoded.original_is_preview
     assert decoded.pixels.size == decoded_size
     assert (prepared.width, prepared.height) == size
-    assert open_image(prepared.thumbnail_small).size == images._fitted_size(size, (384, 384))
+    assert open_image(prepared.thumbnail_small).size == decode._fitted_size(size, (384, 384))
     assert prepared.thumbnail_large is data
 
 
 def test_a_large_jpeg_is_decoded_at_three_eighths_when_that_covers_the_preview():
     image = PILImage.open(io.BytesIO(make_image_bytes(format="JPEG", size=(3600, 2000))))
 
-    assert images._draft_jpeg(image, (1280, 711))
+    assert decode._draft_jpeg(image, (1280, 711))
 
     image.load()
     assert image.size == (1350, 750)
 
 
 def test_decoding_at_three_eighths_is_as_good_as_decoding_whole_and_resizing():
-    data = images.grainy_demo_image(
+    data = imaging.grainy_demo_image(
         prompt="a lighthouse", index=0, width=1024, height=1024, image_format="JPEG"
     )
     reference = open_image(data).resize((384, 384), PILImage.Resampling.LANCZOS)
 
-    decoded = images._decode(data=data, index=0)
+    decoded = decode.decode_pixels(data=data, index=0)
 
     assert decoded.pixels.size == (384, 384)
     difference = ImageStat.Stat(ImageChops.difference(decoded.pixels, reference))
@@ -375,10 +326,10 @@ def test_a_libjpeg_that_will_not_decode_at_three_eighths_falls_back_to_draft(
     generation, monkeypatch, caplog
 ):
     # As if libjpeg decoded another size than the one Pillow was told to expect.
-    monkeypatch.setattr(images, "_three_eighths", lambda size: (size[0] * 3 // 8 + 1,) * 2)
+    monkeypatch.setattr(decode, "_three_eighths", lambda size: (size[0] * 3 // 8 + 1,) * 2)
     data = make_image_bytes(format="JPEG", size=(1024, 1024))
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert (image.width, image.height) == (1024, 1024)
     small = open_image(read(image.thumbnail_small))
@@ -392,8 +343,8 @@ def test_a_truncated_jpeg_is_refused_even_when_decoded_at_a_reduced_scale(genera
     data = make_image_bytes(format="JPEG", size=(1024, 1024), quality=95)
     assert len(data) <= 0.5 * 1024 * 1024  # would be its own preview if it were whole
 
-    with pytest.raises(images.InvalidImageError, match="the JPEG data is truncated or corrupt"):
-        images.store_image(generation=generation, index=0, data=data[: len(data) * 2 // 3])
+    with pytest.raises(imaging.InvalidImageError, match="the JPEG data is truncated or corrupt"):
+        imaging.store_image(generation=generation, index=0, data=data[: len(data) * 2 // 3])
 
     assert not Image.objects.exists()
     assert files_under(media_root) == set()
@@ -409,7 +360,7 @@ def test_the_original_and_the_preview_share_one_storage():
 def test_large_jpeg_is_decoded_scaled_yet_recorded_at_full_size(generation):
     data = make_image_bytes(format="JPEG", size=(2600, 2600))
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert (image.width, image.height) == (2600, 2600)
     assert open_image(read(image.thumbnail_large)).size == (1280, 1280)
@@ -419,7 +370,7 @@ def test_large_jpeg_is_decoded_scaled_yet_recorded_at_full_size(generation):
 def test_placeholder_is_the_average_colour(generation):
     data = make_image_bytes(size=(100, 100), color=(200, 80, 40))  # right half (20, 40, 220)
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     colour = tuple(int(image.placeholder_color[i : i + 2], 16) for i in (1, 3, 5))
     assert close_to(colour, (110, 60, 130), tolerance=3)
@@ -428,7 +379,7 @@ def test_placeholder_is_the_average_colour(generation):
 def test_transparent_png_keeps_its_alpha_and_its_visible_colour(generation):
     data = make_image_bytes(size=(64, 64), mode="RGBA", color=(0, 0, 0, 0))
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert open_image(read(image.thumbnail_small)).mode == "RGBA"
     # Transparent black pixels do not count: the placeholder is the visible blue.
@@ -442,19 +393,19 @@ def test_wholly_transparent_image_gets_the_neutral_placeholder(generation):
     out = io.BytesIO()
     transparent.save(out, format="PNG")
 
-    image = images.store_image(generation=generation, index=0, data=out.getvalue())
+    image = imaging.store_image(generation=generation, index=0, data=out.getvalue())
 
-    assert image.placeholder_color == images.DEFAULT_PLACEHOLDER_COLOR
+    assert image.placeholder_color == imaging.DEFAULT_PLACEHOLDER_COLOR
 
 
 def test_thumbnails_keep_an_rgb_colour_profile_and_drop_any_other(generation):
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     cmyk_profile = srgb[:16] + b"CMYK" + srgb[20:]  # only the header's colour space matters
 
-    rgb = images.store_image(
+    rgb = imaging.store_image(
         generation=generation, index=0, data=make_image_bytes(icc_profile=srgb)
     )
-    cmyk = images.store_image(
+    cmyk = imaging.store_image(
         generation=generation,
         index=1,
         data=make_image_bytes(
@@ -476,7 +427,7 @@ def test_sixteen_bit_greyscale_png_is_not_clipped_to_white(generation):
     wide.save(out, format="PNG")
     assert open_image(out.getvalue()).mode == "I;16"
 
-    image = images.store_image(generation=generation, index=0, data=out.getvalue())
+    image = imaging.store_image(generation=generation, index=0, data=out.getvalue())
 
     left_pixel = open_image(read(image.thumbnail_small)).convert("RGB").getpixel((2, 8))
     assert close_to(left_pixel, (128, 128, 128), tolerance=4)
@@ -487,7 +438,7 @@ def test_exif_rotated_jpeg_is_recorded_and_thumbnailed_upright(generation, media
     # so it displays 48x64 with the orange half on top.
     data = make_image_bytes(format="JPEG", size=(64, 48), exif_orientation=6)
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert (image.width, image.height) == (48, 64)
     assert read(image.original) == data  # kept byte for byte, orientation tag included
@@ -503,7 +454,7 @@ def test_exif_rotated_jpeg_is_recorded_and_thumbnailed_upright(generation, media
 def test_dimensions_given_are_kept_when_the_row_is_loaded_again(generation):
     data = make_image_bytes(format="JPEG", size=(64, 48), exif_orientation=8)
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     # Django's ImageField would read the raw 64x48 from the file if it were asked to.
     assert (Image.objects.get(pk=image.pk).width, Image.objects.get(pk=image.pk).height) == (48, 64)
@@ -559,8 +510,8 @@ def corrupt_png() -> bytes:
 def test_unusable_data_is_refused_with_a_clear_message_and_nothing_kept(
     generation, media_root, make_data, reason
 ):
-    with pytest.raises(images.InvalidImageError) as raised:
-        images.store_image(generation=generation, index=2, data=make_data())
+    with pytest.raises(imaging.InvalidImageError) as raised:
+        imaging.store_image(generation=generation, index=2, data=make_data())
 
     assert str(raised.value).startswith("Image 3 could not be read: ")
     assert reason in str(raised.value)
@@ -574,9 +525,9 @@ def test_unusable_data_is_refused_with_a_clear_message_and_nothing_kept(
 def test_images_over_the_configured_pixel_limit_are_refused(generation, settings, media_root):
     settings.IMAGES_MAX_PIXELS = 1000
 
-    with pytest.raises(images.InvalidImageError, match="it is 40x30 pixels, it has more pixels"):
-        images.store_image(generation=generation, index=0, data=make_image_bytes(size=(40, 30)))
-    images.store_image(generation=generation, index=1, data=make_image_bytes(size=(40, 25)))
+    with pytest.raises(imaging.InvalidImageError, match="it is 40x30 pixels, it has more pixels"):
+        imaging.store_image(generation=generation, index=0, data=make_image_bytes(size=(40, 30)))
+    imaging.store_image(generation=generation, index=1, data=make_image_bytes(size=(40, 25)))
 
     assert list(Image.objects.values_list("index", flat=True)) == [1]
 
@@ -585,11 +536,11 @@ def test_images_over_the_configured_pixel_limit_are_refused(generation, settings
 
 
 def test_storing_the_same_index_again_returns_the_first_image_unchanged(generation, media_root):
-    first = images.store_image(generation=generation, index=0, data=make_image_bytes())
+    first = imaging.store_image(generation=generation, index=0, data=make_image_bytes())
     files = files_under(media_root)
 
-    again = images.store_image(generation=generation, index=0, data=make_image_bytes())
-    different = images.store_image(
+    again = imaging.store_image(generation=generation, index=0, data=make_image_bytes())
+    different = imaging.store_image(
         generation=generation, index=0, data=make_image_bytes(color=(0, 200, 0))
     )
 
@@ -603,8 +554,8 @@ def test_the_same_bytes_in_two_generations_share_their_files(generation, user, m
     other = Generation.objects.create(owner=user, idempotency_key="key-2", prompt="x", model="demo")
     data = make_image_bytes()
 
-    first = images.store_image(generation=generation, index=0, data=data)
-    second = images.store_image(generation=other, index=0, data=data)
+    first = imaging.store_image(generation=generation, index=0, data=data)
+    second = imaging.store_image(generation=other, index=0, data=data)
 
     assert first.pk != second.pk
     assert stored_names(first) == stored_names(second)
@@ -617,8 +568,8 @@ def test_each_owner_has_their_own_folder(generation, other_user, media_root):
     )
     data = make_image_bytes()
 
-    mine = images.store_image(generation=generation, index=0, data=data)
-    other = images.store_image(generation=theirs, index=0, data=data)
+    mine = imaging.store_image(generation=generation, index=0, data=data)
+    other = imaging.store_image(generation=theirs, index=0, data=data)
 
     assert {name.split("/")[0] for name in stored_names(mine)} == {f"u{generation.owner_id}"}
     assert {name.split("/")[0] for name in stored_names(other)} == {f"u{other_user.pk}"}
@@ -627,12 +578,12 @@ def test_each_owner_has_their_own_folder(generation, other_user, media_root):
 
 def test_files_left_by_a_crashed_run_are_reused(generation, media_root):
     data = make_image_bytes()
-    prepared = images.prepare_image(data=data, index=0)
+    prepared = imaging.prepare_image(data=data, index=0)
     # A worker wrote the original, then died before the thumbnails and the row.
     original_name = f"u{generation.owner_id}/originals/{prepared.sha256}.png"
     FileSystemStorage(location=media_root).save(original_name, io.BytesIO(data))
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert image.original.name == original_name
     assert files_under(media_root) == stored_names(image)
@@ -651,7 +602,7 @@ def test_a_failed_write_leaves_no_file_and_no_row(generation, media_root, monkey
     monkeypatch.setattr(FileSystemStorage, "save", save_then_fail)
 
     with pytest.raises(OSError, match="disk full"):
-        images.store_image(generation=generation, index=0, data=make_image_bytes())
+        imaging.store_image(generation=generation, index=0, data=make_image_bytes())
 
     assert not Image.objects.exists()
     # The original written first is removed again, and no temporary file stays behind.
@@ -671,7 +622,7 @@ def test_files_appear_whole_under_their_final_name(generation, media_root, monke
     monkeypatch.setattr(FileSystemStorage, "_save", watch)
     data = make_image_bytes(noisy=True)
 
-    image = images.store_image(generation=generation, index=0, data=data)
+    image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert seen[0] == (False, data)
     assert len(seen) == 3
@@ -680,18 +631,18 @@ def test_files_appear_whole_under_their_final_name(generation, media_root, monke
 
 
 def test_a_concurrent_run_that_stored_the_index_first_wins(generation, media_root, monkeypatch):
-    real_decode = images._decode
+    real_decode = decode.decode_pixels
     winner_data = make_image_bytes(color=(0, 200, 0))
 
     def decode_while_another_worker_stores(*, data, index):
         decoded = real_decode(data=data, index=index)
-        monkeypatch.setattr(images, "_decode", real_decode)
-        images.store_image(generation=generation, index=index, data=winner_data)
+        monkeypatch.setattr(decode, "decode_pixels", real_decode)
+        imaging.store_image(generation=generation, index=index, data=winner_data)
         return decoded
 
-    monkeypatch.setattr(images, "_decode", decode_while_another_worker_stores)
+    monkeypatch.setattr(decode, "decode_pixels", decode_while_another_worker_stores)
 
-    image = images.store_image(generation=generation, index=0, data=make_image_bytes())
+    image = imaging.store_image(generation=generation, index=0, data=make_image_bytes())
 
     assert image.sha256 == hashlib.sha256(winner_data).hexdigest()
     assert Image.objects.count() == 1
@@ -706,174 +657,4 @@ def test_other_integrity_errors_are_not_swallowed(generation, monkeypatch):
     monkeypatch.setattr(Image, "save", fail)
 
     with pytest.raises(IntegrityError):
-        images.store_image(generation=generation, index=0, data=make_image_bytes())
-
-
-# --- Provenance in downloads ------------------------------------------------------------------
-
-METADATA = {
-    "Title": "一只狐狸在雪地里 — a fox in the snow",
-    "Software": "Atelier",
-    "atelier:provenance": json.dumps(
-        {"prompt": "一只狐狸在雪地里", "model": "grok-3-image", "n": 2}, ensure_ascii=False
-    ),
-    "model": "grok-3-image",
-}
-
-
-def xmp_values(image) -> dict[str, str]:
-    """Each property of the XMP packet Pillow found, by local name (x-default for Alt lists)."""
-    # defusedxml is not installed, so Image.getxmp() cannot be used; the packet is our own.
-    root = ElementTree.fromstring(image.info["xmp"])  # noqa: S314
-    description = root.find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
-    assert description is not None
-    return {element.tag.split("}")[1]: "".join(element.itertext()) for element in description}
-
-
-def test_png_provenance_is_text_chunks_and_pixels_stay(generation):
-    data = make_image_bytes(format="PNG", size=(64, 48), noisy=True)
-
-    embedded = images.embed_provenance(data=data, image_format="png", metadata=METADATA)
-
-    image = open_image(embedded)
-    assert image.text == METADATA
-    assert pixels_of(embedded) == pixels_of(data)
-    assert b"iTXt" in embedded  # the Chinese values
-    assert png_chunk(b"tEXt", b"Software\x00Atelier") in embedded
-
-
-def test_png_provenance_replaces_earlier_entries_with_the_same_keys():
-    data = make_image_bytes(format="PNG")
-    once = images.embed_provenance(data=data, image_format="png", metadata=METADATA)
-
-    twice = images.embed_provenance(
-        data=once, image_format="PNG", metadata={**METADATA, "Software": "Atelier 2"}
-    )
-
-    assert open_image(twice).text["Software"] == "Atelier 2"
-    assert twice.count(b"Software\x00") == 1
-
-
-@pytest.mark.parametrize(
-    ("pillow_format", "options"),
-    [
-        ("JPEG", {}),
-        ("JPEG", {"exif_orientation": 6}),
-        ("WEBP", {}),
-        ("WEBP", {"lossless": True}),
-        ("WEBP", {"mode": "RGBA", "color": (200, 80, 40, 128)}),
-        ("WEBP", {"exif_orientation": 3}),
-    ],
-    ids=["jpeg", "jpeg-exif", "webp-lossy", "webp-lossless", "webp-alpha", "webp-exif"],
-)
-def test_jpeg_and_webp_provenance_is_xmp_and_pixels_stay(pillow_format, options):
-    data = make_image_bytes(format=pillow_format, size=(64, 48), **options)
-
-    embedded = images.embed_provenance(
-        data=data, image_format=pillow_format.lower(), metadata=METADATA
-    )
-
-    image = open_image(embedded)
-    values = xmp_values(image)
-    assert values["title"] == METADATA["Title"]
-    assert values["CreatorTool"] == "Atelier"
-    assert json.loads(values["provenance"]) == json.loads(METADATA["atelier:provenance"])
-    assert values["model"] == "grok-3-image"
-    assert pixels_of(embedded) == pixels_of(data)
-    assert image.getexif().get(0x0112) == options.get("exif_orientation")
-    # Embedding again replaces the packet instead of adding a second one.
-    again = images.embed_provenance(data=embedded, image_format=pillow_format, metadata=METADATA)
-    assert again.count(b"<x:xmpmeta") == 1
-    assert pixels_of(again) == pixels_of(data)
-
-
-@pytest.mark.parametrize("pillow_format", ["PNG", "WEBP"])
-def test_animations_keep_their_frames_when_provenance_is_embedded(pillow_format):
-    frames = [open_image(make_image_bytes(color=color)) for color in ((250, 0, 0), (0, 250, 0))]
-    out = io.BytesIO()
-    frames[0].save(
-        out, format=pillow_format, save_all=True, append_images=frames[1:], lossless=True
-    )
-
-    embedded = images.embed_provenance(
-        data=out.getvalue(), image_format=pillow_format, metadata=METADATA
-    )
-
-    image = open_image(embedded)
-    assert image.n_frames == 2
-    for frame in range(2):
-        image.seek(frame)
-        assert close_to(image.convert("RGB").getpixel((2, 2)), frames[frame].getpixel((2, 2)))
-    if pillow_format == "PNG":
-        assert image.text["Title"] == METADATA["Title"]
-    else:
-        assert xmp_values(image)["title"] == METADATA["Title"]
-
-
-def test_jpeg_xmp_keeps_jfif_and_exif_first():
-    data = make_image_bytes(format="JPEG", exif_orientation=6)
-
-    embedded = images.embed_provenance(data=data, image_format="jpg", metadata=METADATA)
-
-    assert embedded[2:4] == b"\xff\xe0"  # JFIF still right after the start of image
-    assert embedded.index(b"Exif\x00") < embedded.index(b"http://ns.adobe.com/xap/1.0/\x00")
-
-
-def test_jpeg_provenance_too_long_for_one_segment_is_cut():
-    data = make_image_bytes(format="JPEG")
-    prompt = "狐" * 40_000  # 120 kB of UTF-8, twice the segment
-
-    embedded = images.embed_provenance(
-        data=data, image_format="jpeg", metadata={"Title": prompt, "Software": "Atelier"}
-    )
-
-    values = xmp_values(open_image(embedded))
-    assert values["CreatorTool"] == "Atelier"
-    assert values["title"].endswith("…")
-    assert 10_000 < len(values["title"]) < 40_000
-    assert pixels_of(embedded) == pixels_of(data)
-
-
-@pytest.mark.parametrize(
-    ("data", "image_format"),
-    [
-        (make_image_bytes(format="JPEG"), "png"),
-        (make_image_bytes(format="PNG"), "jpeg"),
-        (make_image_bytes(format="PNG"), "webp"),
-        (make_image_bytes(format="PNG"), "gif"),
-        (make_image_bytes(format="PNG")[:20], "png"),
-    ],
-)
-def test_provenance_refuses_data_that_is_not_the_format_named(data, image_format):
-    with pytest.raises(ValueError, match=r"not|cannot|truncated|header"):
-        images.embed_provenance(data=data, image_format=image_format, metadata=METADATA)
-
-
-def test_nul_characters_are_dropped_from_png_text():
-    embedded = images.embed_provenance(
-        data=make_image_bytes(),
-        image_format="png",
-        metadata={"Title": "a\x00fox", "Comment": "狐\x00"},
-    )
-
-    assert open_image(embedded).text == {"Title": "afox", "Comment": "狐"}
-
-
-def test_png_keywords_that_png_cannot_hold_are_refused():
-    with pytest.raises(ValueError, match="PNG text keyword"):
-        images.embed_provenance(
-            data=make_image_bytes(), image_format="png", metadata={"提示": "a fox"}
-        )
-
-
-# --- The rule that keeps Pillow in one module -------------------------------------------------
-
-
-def test_only_the_images_service_imports_pillow():
-    importers = [
-        path.relative_to(GALLERY).as_posix()
-        for path in GALLERY.rglob("*.py")
-        if re.search(r"^\s*(from|import) PIL\b", path.read_text(), flags=re.MULTILINE)
-    ]
-
-    assert importers == ["services/images.py"]
+        imaging.store_image(generation=generation, index=0, data=make_image_bytes())

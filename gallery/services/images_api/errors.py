@@ -1,0 +1,123 @@
+"""The typed errors of the images API client, and the scrubbing of credentials from text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+
+
+class ImagesAPIError(Exception):
+    """A failure callers can act on: `kind` is stable, `user_message` is safe to show."""
+
+    kind = "error"
+    default_retriable = False
+    default_message = "The image service failed."
+
+    def __init__(
+        self,
+        user_message: str = "",
+        *,
+        status: int | None = None,
+        request_id: str = "",
+        retriable: bool | None = None,
+        retry_after: float | None = None,
+        detail: str = "",
+        code: str = "",
+    ) -> None:
+        self.user_message = user_message or self.default_message
+        self.status = status
+        self.request_id = request_id
+        self.retriable = self.default_retriable if retriable is None else retriable
+        self.retry_after = retry_after
+        # The upstream message or exception text, for logs: scrubbed of credentials.
+        self.detail = redact(detail)[:500]
+        self.code = code
+        # Retries made before giving up (generation calls, or downloads for a DownloadError).
+        self.retries = 0
+        super().__init__(self.user_message)
+
+    def __str__(self) -> str:
+        parts = [f"{self.kind}: {self.user_message}"]
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        return " | ".join(parts)
+
+    def log_fields(self) -> str:
+        return (
+            f"kind={self.kind} status={self.status} request_id={self.request_id or '-'} "
+            f"code={self.code or '-'} retries={self.retries} detail={self.detail!r}"
+        )
+
+
+class RejectedError(ImagesAPIError):
+    kind = "rejected"
+    default_message = "The image service refused the request."
+
+    def __init__(self, *args: Any, content_policy: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.content_policy = content_policy
+
+
+class AuthError(ImagesAPIError):
+    kind = "auth"
+    default_message = (
+        "The image service is misconfigured: it did not accept Atelier's credentials. "
+        "Ask the operator to check the API key."
+    )
+
+
+class QuotaError(ImagesAPIError):
+    kind = "quota"
+    default_message = (
+        "The image service account has run out of credit. Ask the operator to top it up."
+    )
+
+
+class RateLimitedError(ImagesAPIError):
+    kind = "rate_limited"
+    default_retriable = True
+    default_message = "The image service is busy with too many requests. Try again shortly."
+
+
+class UnavailableError(ImagesAPIError):
+    kind = "unavailable"
+    default_retriable = True
+    default_message = "The image service is unavailable right now. Try again shortly."
+
+
+class BadResponseError(ImagesAPIError):
+    kind = "bad_response"
+    default_message = "The image service sent back an answer Atelier could not read."
+
+
+class DownloadError(ImagesAPIError):
+    kind = "download"
+    default_message = "The image could not be downloaded."
+
+
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-*.]{8,}")
+_SK_TOKEN = re.compile(r"\bsk-[A-Za-z0-9_\-*.]+")
+_BEARER = re.compile(r"(?i)\bbearer\s+\S+")
+
+
+def redact(text: str) -> str:
+    """Text with the API key, any part of it eight characters or longer (OpenAI echoes a
+    masked key in its 401 message), and anything shaped like a key replaced."""
+    if not text:
+        return ""
+    key = getattr(settings, "IMAGES_API_KEY", "") or ""
+    if key:
+        text = text.replace(key, "[redacted]")
+
+        def scrub(match: re.Match[str]) -> str:
+            token = match.group(0)
+            pieces = [piece for piece in token.split("*") if len(piece) >= 8]
+            return "[redacted]" if any(piece in key for piece in pieces) else token
+
+        text = _TOKEN_LIKE.sub(scrub, text)
+    text = _SK_TOKEN.sub("sk-[redacted]", text)
+    return _BEARER.sub("Bearer [redacted]", text)
