@@ -19,9 +19,11 @@ API faults:
     429-quota, 403-quota (Chinese), 401 (echoes the key it got), 401-zh (无效的令牌),
     400-policy, 400-moderation, 400-zh ({"error": "<text>", "code": ...}), 422-xai,
     slow=SECONDS, truncated, cut (connection closed mid-body), empty, data-null, html-200,
-    error-200, fewer (n-1 images)
+    error-200, no-channel-200 (无可用渠道 in a 200), no-channel-200-text, 422-fastapi (a list
+    in "detail"), 400-problem (problem+json with validation[]), fewer (n-1 images)
 Answer quirks: b64-space ("b64_json " keys), b64-datauri (data: prefix, wrapped lines),
-    bad-b64 (image 0 undecodable), no-image (image 0 has neither url nor b64_json)
+    bad-b64 (image 0 undecodable), no-image (image 0 has neither url nor b64_json),
+    b64-and-url (with response_format b64_json: every item has both, image 0's base64 broken)
 Download faults (image 0 only, the others download fine):
     expired (404), huge (a declared length past any cap), huge-chunked (no length),
     not-image, jpeg-as-png, flaky-download (500 once, then the image), slow-download=SECONDS,
@@ -41,6 +43,7 @@ import json
 import re
 import signal
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -50,7 +53,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 FAKE_API_KEY = "sk-test-atelier-0123456789abcdefSECRET"
-GENERATIONS_PATH = "/v1/images/generations"
+# Generation calls are answered under any root: a relay's may be /v1, /api/openai/v1, ...
+GENERATIONS_SUFFIX = "/images/generations"
 FAULT_PATTERN = re.compile(r"\[fault:([a-z0-9\-]+?)(?:=(\d+(?:\.\d+)?))?(?:x(\d+))?\]")
 HUGE_DEFAULT_BYTES = 64 * 2**20
 MAX_SIDE = 2048
@@ -119,6 +123,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     content_type: str = "application/json"
+    # Sent with Transfer-Encoding: chunked (no Content-Length), still in one write.
+    chunked: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,14 @@ class Fault:
     value: float | None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (a cap reached, a timeout) is part of the tests.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeImagesAPI:
     """The server, its recorded requests, and its script."""
 
@@ -146,20 +160,29 @@ class FakeImagesAPI:
         self, *, host: str = "127.0.0.1", port: int = 0, expected_key: str | None = None
     ) -> None:
         self.expected_key = expected_key
+        # More keys answered as valid (a second provider's, in tests); emptied by reset().
+        self.other_keys: set[str] = set()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._script: list[Reply] = []
         self._fault_counts: dict[tuple[str, str], int] = {}
         self._path_counts: dict[str, int] = {}
         self._sequence = itertools.count(1)
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _QuietServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
+        """The server's root, where its images are served."""
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def api_base_url(self) -> str:
+        """What IMAGES_API_BASE_URL is set to, as for OpenAI: the root plus /v1. The fake
+        answers generation calls under any root ending in /images/generations."""
+        return f"{self.base_url}/v1"
 
     def start(self) -> FakeImagesAPI:
         self._thread = threading.Thread(
@@ -179,6 +202,7 @@ class FakeImagesAPI:
             self._fault_counts.clear()
             self._path_counts.clear()
             self._sequence = itertools.count(1)
+            self.other_keys.clear()
 
     def script(self, *replies: Reply) -> None:
         """Answer the next generation requests with these, in order."""
@@ -192,7 +216,9 @@ class FakeImagesAPI:
 
     @property
     def generation_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.method == "POST" and r.path == GENERATIONS_PATH]
+        return [
+            r for r in self.requests if r.method == "POST" and r.path.endswith(GENERATIONS_SUFFIX)
+        ]
 
     def downloads(self, prefix: str = "/") -> list[RecordedRequest]:
         """GETs of image (and redirect) paths starting with `prefix`."""
@@ -237,7 +263,7 @@ class FakeImagesAPI:
         sequence = next(self._sequence)
         request_id = f"req_fake_{sequence:06d}"
         given_key = authorization.removeprefix("Bearer ").strip()
-        if self.expected_key is not None and given_key != self.expected_key:
+        if self.expected_key is not None and given_key not in {self.expected_key, *self.other_keys}:
             return _invalid_key(given_key, request_id)
         if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
             return Reply(
@@ -281,6 +307,11 @@ class FakeImagesAPI:
                     item = {"b64_json": f"data:image/png;base64,{wrapped}"}
                 elif name_here == "bad-b64":
                     item = {"b64_json": "%%% this is not base64 %%%"}
+                elif name == "b64-and-url":
+                    # Both forms: image 0's base64 is broken, its url works.
+                    if index == 0:
+                        item = {"b64_json": "%%% this is not base64 %%%"}
+                    item["url"] = self.base_url + image_path
             else:
                 item = {"url": self.base_url + _download_path(name_here, fault, image_path)}
             if name_here == "no-image":
@@ -520,6 +551,32 @@ def _fault_reply(fault: Fault, given_key: str, request_id: str) -> Reply | None:
         case "error-200":
             payload = {"error": {"message": "upstream said no", "type": "upstream_error"}}
             return Reply(200, payload, headers=ids)
+        case "no-channel-200":
+            message = "当前分组 default 下对于模型 grok-3-image 无可用渠道"
+            return Reply(200, {"error": {"message": message, "type": "new_api_error"}}, headers=ids)
+        case "no-channel-200-text":
+            return Reply(200, body="无可用渠道".encode(), content_type="text/plain", headers=ids)
+        case "422-fastapi":
+            payload = {
+                "detail": [
+                    {
+                        "type": "literal_error",
+                        "loc": ["body", "size"],
+                        "msg": "Input should be '960x960' or '720x1280'",
+                    }
+                ]
+            }
+            return error(422, payload)
+        case "400-problem":
+            payload = {
+                "type": "https://relay.example/problems/validation",
+                "title": "Your request parameters didn't validate.",
+                "status": 400,
+                "validation": [
+                    {"field": "aspect_ratio", "message": "must have as many entries as n"}
+                ],
+            }
+            return Reply(400, payload, content_type="application/problem+json", headers=ids)
     return None
 
 
@@ -537,6 +594,8 @@ def _handler_for(api: FakeImagesAPI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "FakeImagesAPI/1"
+        # Streamed faults write in pieces; those must not wait on Nagle either.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the tests read recorded requests, not a log
@@ -563,21 +622,37 @@ def _handler_for(api: FakeImagesAPI) -> type[BaseHTTPRequestHandler]:
             else:
                 body = json.dumps(reply.json, ensure_ascii=False).encode()
             cut = reply.headers.get("x-cut") == "1"
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            # A cut answer declares more than it sends, then hangs up.
-            self.send_header("Content-Length", str(len(body) + (1000 if cut else 0)))
-            for key, value in reply.headers.items():
-                if key != "x-cut":
-                    self.send_header(key, value)
+            if reply.chunked:
+                length = ("Transfer-Encoding", "chunked")
+                body = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+            else:
+                # A cut answer declares more than it sends, then hangs up.
+                length = ("Content-Length", str(len(body) + (1000 if cut else 0)))
+            headers = [
+                ("Content-Type", reply.content_type),
+                length,
+                *((key, value) for key, value in reply.headers.items() if key != "x-cut"),
+            ]
             if cut:
-                self.send_header("Connection", "close")
+                headers.append(("Connection", "close"))
                 self.close_connection = True
-            self.end_headers()
             try:
-                self.wfile.write(body)
+                self._write_whole(reply.status, headers, body)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
+
+        def _write_whole(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            """Status line, headers and body in ONE write: send_response/end_headers write the
+            head on its own, and a small body then waits on Nagle and delayed ACK (~40 ms)."""
+            self.log_request(status)
+            lines = [
+                f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
+                f"Server: {self.version_string()}",
+                f"Date: {self.date_time_string()}",
+                *(f"{key}: {value}" for key, value in headers),
+            ]
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+            self.wfile.write(head + body)
 
         def _stream(self, total: int, *, declare_length: bool) -> None:
             self.send_response(200)
@@ -605,7 +680,7 @@ def _handler_for(api: FakeImagesAPI) -> type[BaseHTTPRequestHandler]:
             if path == "/__reset":
                 api.reset()
                 self._send(Reply(204, body=b""))
-            elif path == GENERATIONS_PATH:
+            elif path.endswith(GENERATIONS_SUFFIX):
                 parsed = _json_or_none(body)
                 self._send(api.answer_generation(parsed, self.headers.get("Authorization", "")))
             else:

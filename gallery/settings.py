@@ -170,18 +170,25 @@ GENERATION_LEASE_SECONDS = int(os.environ.get("GENERATION_LEASE_SECONDS", "60"))
 GENERATION_MAX_ATTEMPTS = int(os.environ.get("GENERATION_MAX_ATTEMPTS", "3"))
 
 # The images API (docs/images-api-contract.md). With no key, the offline demo provider is used.
-IMAGES_API_BASE_URL = os.environ.get("IMAGES_API_BASE_URL", "https://api.openai.com")
+# Used as given, like the OpenAI SDK's base_url: calls go to {IMAGES_API_BASE_URL}/images/...
+IMAGES_API_BASE_URL = os.environ.get("IMAGES_API_BASE_URL", "https://api.openai.com/v1")
 IMAGES_API_KEY = os.environ.get("IMAGES_API_KEY", "")
 # A JSON file that replaces the built-in model catalog (gallery/services/catalog.py).
 IMAGES_API_MODELS_FILE = os.environ.get("IMAGES_API_MODELS_FILE", "")
 IMAGES_API_ALLOW_PRIVATE_URLS = env_bool("IMAGES_API_ALLOW_PRIVATE_URLS", False)
 IMAGES_API_MAX_DOWNLOAD_BYTES = int(os.environ.get("IMAGES_API_MAX_DOWNLOAD_BYTES", 30 * 2**20))
+# The whole answer of one generation call, refused past this while it is read.
+IMAGES_API_MAX_RESPONSE_BYTES = int(os.environ.get("IMAGES_API_MAX_RESPONSE_BYTES", 160 * 2**20))
 IMAGES_API_TIMEOUT_SECONDS = float(os.environ.get("IMAGES_API_TIMEOUT_SECONDS", "300"))
 IMAGES_API_DOWNLOAD_TIMEOUT_SECONDS = float(
     os.environ.get("IMAGES_API_DOWNLOAD_TIMEOUT_SECONDS", "30")
 )
 IMAGES_API_MAX_RETRIES = int(os.environ.get("IMAGES_API_MAX_RETRIES", "2"))
 IMAGES_API_RETRY_BACKOFF_SECONDS = float(os.environ.get("IMAGES_API_RETRY_BACKOFF_SECONDS", "0.5"))
+# Waits up to this are slept inside a call; longer ones are left to the queue.
+IMAGES_API_IN_CALL_MAX_WAIT_SECONDS = float(
+    os.environ.get("IMAGES_API_IN_CALL_MAX_WAIT_SECONDS", "8")
+)
 IMAGES_API_RETRY_AFTER_CAP_SECONDS = float(
     os.environ.get("IMAGES_API_RETRY_AFTER_CAP_SECONDS", "60")
 )

@@ -30,7 +30,7 @@ def fake_images_api_server() -> Iterator[FakeImagesAPI]:
 def fake_images_api(fake_images_api_server: FakeImagesAPI, settings: Any) -> FakeImagesAPI:
     """The running fake, emptied, with the IMAGES_API_* settings pointing at it."""
     fake_images_api_server.reset()
-    settings.IMAGES_API_BASE_URL = fake_images_api_server.base_url
+    settings.IMAGES_API_BASE_URL = fake_images_api_server.api_base_url
     settings.IMAGES_API_KEY = FAKE_API_KEY
     settings.IMAGES_API_ALLOW_PRIVATE_URLS = True
     settings.IMAGES_API_RETRY_BACKOFF_SECONDS = 0.01

@@ -90,7 +90,7 @@ def workers(
         "DJANGO_SETTINGS_MODULE": "gallery.settings",
         "DATABASE_URL": test_database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "IMAGES_API_BASE_URL": fake_images_api.base_url,
+        "IMAGES_API_BASE_URL": fake_images_api.api_base_url,
         "IMAGES_API_KEY": FAKE_API_KEY,
         "IMAGES_API_RETRY_BACKOFF_SECONDS": "0.01",
         "DJANGO_DEBUG": "1",

@@ -14,7 +14,6 @@ harmless, because a task that cannot claim its generation does nothing.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import uuid
 from collections.abc import Iterator
@@ -332,11 +331,8 @@ def _stored_request_body(bodies: list[dict[str, Any]]) -> dict[str, Any] | list[
 
 
 def retry_delay_seconds(*, attempt: int, retry_after: float | None) -> float:
-    """Exponential backoff with jitter between attempts, or what the server asked for."""
-    if retry_after is not None:
-        return min(retry_after, settings.IMAGES_API_RETRY_AFTER_CAP_SECONDS)
-    base = min(60.0, 5.0 * 2 ** max(0, attempt - 1))
-    return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not security
+    """How long the queue waits before running the generation again (images_api's backoff)."""
+    return images_api.queue_delay_seconds(attempt=attempt, retry_after=retry_after)
 
 
 def _handle_api_error(

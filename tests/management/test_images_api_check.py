@@ -24,7 +24,7 @@ def check(*args: str) -> str:
 def test_a_successful_call_prints_counts_sizes_usage_and_timings(fake_images_api):
     output = check("--model", "grok-3-image", "--n", "2", "--prompt", "a red apple")
 
-    assert f"Model: grok-3-image (Grok 3 Image, relay) via {fake_images_api.base_url}" in output
+    assert f"Model: grok-3-image (Grok 3 Image, relay) via {fake_images_api.api_base_url}" in output
     assert '"n": 2' in output
     assert "Images: 2 of 2 (2 returned, 0 missing)" in output
     assert output.count(" png, ") == 2
@@ -82,7 +82,7 @@ def test_the_exit_code_says_whether_it_worked(fake_images_api, prompt, returncod
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "gallery.settings",
-        "IMAGES_API_BASE_URL": fake_images_api.base_url,
+        "IMAGES_API_BASE_URL": fake_images_api.api_base_url,
         "IMAGES_API_KEY": FAKE_API_KEY,
         "IMAGES_API_ALLOW_PRIVATE_URLS": "0",
     }

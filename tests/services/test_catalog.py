@@ -161,3 +161,88 @@ def test_a_spec_is_frozen():
     spec = ModelSpec(id="x")
     with pytest.raises(AttributeError):
         spec.id = "y"  # type: ignore[misc]
+
+
+# --- Providers ---------------------------------------------------------------------------------
+
+
+def test_every_built_in_model_is_served_by_the_default_provider_from_the_settings(settings):
+    settings.IMAGES_API_BASE_URL = "https://relay.example/v1"
+    settings.IMAGES_API_KEY = "sk-relay"
+    [provider] = catalog.all_providers()
+    assert provider.name == "default"
+    assert (provider.resolved_base_url(), provider.api_key()) == (
+        "https://relay.example/v1",
+        "sk-relay",
+    )
+    assert {catalog.provider_for(spec).name for spec in catalog.all_models()} == {"default"}
+
+
+def test_a_models_file_defines_providers_and_models_name_theirs(models_file, settings, monkeypatch):
+    settings.IMAGES_API_KEY = ""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    models_file(
+        {
+            "providers": [
+                {
+                    "name": "openai",
+                    "base_url": "https://api.openai.com/v1",
+                    "api_key_env": "OPENAI_API_KEY",
+                    "max_in_flight": 4,
+                }
+            ],
+            "models": [
+                {"id": "grok-3-image"},
+                {"id": "gpt-image-1", "provider": "openai"},
+                {"id": "demo"},
+            ],
+        }
+    )
+    openai = catalog.provider_for(catalog.get_model("gpt-image-1"))
+    assert (openai.name, openai.max_in_flight, openai.api_key()) == ("openai", 4, "sk-openai")
+    # The default provider has no key: its models are not offered, the other provider's are.
+    assert [spec.id for spec in catalog.available_models()] == ["gpt-image-1", "demo"]
+    assert catalog.default_model().id == "gpt-image-1"
+    assert catalog.api_configured()
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"models": [{"id": "dall-e-2", "provider": "nowhere"}]}, "names the provider 'nowhere'"),
+        (
+            {"providers": [{"base_url": "https://x.example"}], "models": [{"id": "demo"}]},
+            "needs a string 'name'",
+        ),
+        (
+            {"providers": [{"name": "x", "api_key": "sk-1"}], "models": [{"id": "demo"}]},
+            "unknown fields: api_key",
+        ),
+        (
+            {"providers": [{"name": "x", "api_key_env": "sk-1 2"}], "models": [{"id": "demo"}]},
+            "api_key_env must be",
+        ),
+        (
+            {"providers": [{"name": "x", "base_url": "ftp://x"}], "models": [{"id": "demo"}]},
+            "base_url must be",
+        ),
+        (
+            {"providers": [{"name": "x", "max_in_flight": -1}], "models": [{"id": "demo"}]},
+            "max_in_flight",
+        ),
+        (
+            {"providers": [{"name": "x"}, {"name": "x"}], "models": [{"id": "demo"}]},
+            "duplicate provider",
+        ),
+        ({"providers": {"name": "x"}, "models": [{"id": "demo"}]}, "providers must be a list"),
+    ],
+)
+def test_a_bad_provider_says_what_is_wrong(models_file, document, message):
+    models_file(document)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        catalog.all_models()
+
+
+def test_a_model_can_leave_response_format_out(models_file):
+    models_file([{"id": "grok-3-image", "send_response_format": False}])
+    assert catalog.get_model("grok-3-image").send_response_format is False

@@ -320,7 +320,7 @@ class Command(BaseCommand):
                 with (
                     override_settings(
                         MEDIA_ROOT=Path(media_root) / f"round-{round_number}",
-                        IMAGES_API_BASE_URL=api.base_url,
+                        IMAGES_API_BASE_URL=api.api_base_url,
                         IMAGES_API_KEY=FAKE_API_KEY,
                         IMAGES_API_ALLOW_PRIVATE_URLS=True,
                     ),

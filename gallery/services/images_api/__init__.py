@@ -21,9 +21,14 @@ guard), responses (reading answers), retries (the one backoff), downloads, demo,
 
 from __future__ import annotations
 
-from gallery.services.images_api.client import generate, generations_url
+from gallery.services.images_api.client import api_base_url, generate, generations_url
 from gallery.services.images_api.demo import demo_dimensions
-from gallery.services.images_api.dialects import ImageRequest, OptionValue, build_request_bodies
+from gallery.services.images_api.dialects import (
+    ImageRequest,
+    OptionValue,
+    build_request_bodies,
+    call_count,
+)
 from gallery.services.images_api.downloads import download_image
 from gallery.services.images_api.errors import (
     AuthError,
@@ -41,7 +46,11 @@ from gallery.services.images_api.responses import (
     ResultImage,
     retry_after_seconds,
 )
-from gallery.services.images_api.retries import backoff_seconds
+from gallery.services.images_api.retries import (
+    backoff_seconds,
+    max_posts_per_call,
+    queue_delay_seconds,
+)
 from gallery.services.images_api.transport import BlockedAddressError, http_client
 
 __all__ = [
@@ -58,13 +67,17 @@ __all__ = [
     "RejectedError",
     "ResultImage",
     "UnavailableError",
+    "api_base_url",
     "backoff_seconds",
     "build_request_bodies",
+    "call_count",
     "demo_dimensions",
     "download_image",
     "generate",
     "generations_url",
     "http_client",
+    "max_posts_per_call",
+    "queue_delay_seconds",
     "redact",
     "retry_after_seconds",
 ]

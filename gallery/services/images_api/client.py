@@ -30,6 +30,7 @@ from gallery.services.images_api.responses import (
     GenerationResult,
     Item,
     ResultImage,
+    bounded_usage,
     decode_b64,
     error_for_response,
     read_success,
@@ -43,16 +44,70 @@ logger = logging.getLogger(__name__)
 API_CONNECT_TIMEOUT_SECONDS = 15.0
 
 
-def generations_url() -> str:
-    base = settings.IMAGES_API_BASE_URL.strip().rstrip("/")
-    # Operators copy base URLs both with and without the version segment.
-    return f"{base}/images/generations" if base.endswith("/v1") else f"{base}/v1/images/generations"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+GENERATIONS_PATH = "/images/generations"
+_warned_base_urls: set[str] = set()
 
 
-def call_generation(*, body: dict[str, Any], key: str) -> CallOutcome:
-    """One generation call, retried per CONTRACT.md: rate limits and failures to connect within
-    the retry budget; a 5xx or a dropped connection at most once (the work may be done and
-    billed upstream); a read timeout never."""
+def api_base_url(raw: str) -> str:
+    """The base URL requests go under, used as given like the OpenAI SDK's `base_url`
+    ({base_url}/images/generations), so a relay rooted anywhere can be reached.
+
+    A value with no path at all ("https://api.openai.com", the old default) predates that
+    rule: it gets /v1, with a warning to write it out.
+    """
+    base = raw.strip().rstrip("/") or DEFAULT_BASE_URL
+    try:
+        path = httpx.URL(base).path
+    except httpx.InvalidURL:
+        return base  # the call then fails with a clear "misconfigured" error
+    if path in ("", "/"):
+        if base not in _warned_base_urls:
+            _warned_base_urls.add(base)
+            logger.warning(
+                "Images API base URL %s has no path; using %s/v1. Write the /v1 (or the "
+                "relay's own root) into the setting: it is used as given.",
+                base,
+                base,
+            )
+        return f"{base}/v1"
+    return base
+
+
+def generations_url(provider: catalog.Provider | None = None) -> str:
+    provider = provider or catalog.DEFAULT
+    return api_base_url(provider.resolved_base_url()) + GENERATIONS_PATH
+
+
+def _read_capped(response: httpx.Response, *, cap: int) -> bytes:
+    """The whole body of a streamed response, refused past `cap` bytes while reading: a relay
+    that sends gigabytes never has them in memory."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _oversized(int(declared), cap)
+    chunks: list[bytes] = []
+    received = 0
+    for chunk in response.iter_bytes():
+        received += len(chunk)
+        if received > cap:
+            raise _oversized(received, cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _oversized(size: int, cap: int) -> BadResponseError:
+    return BadResponseError(
+        f"The image service sent back more than {cap / 2**20:.0f} MB, more than Atelier "
+        "accepts in one answer.",
+        detail=f"at least {size:,} bytes (IMAGES_API_MAX_RESPONSE_BYTES={cap:,})",
+    )
+
+
+def call_generation(*, body: dict[str, Any], key: str, url: str) -> CallOutcome:
+    """One generation call, retried per docs/images-api-contract.md: rate limits and failures to
+    connect within the retry budget; a 5xx, a 200 carrying an error or a dropped connection at
+    most once (the work may be done and billed upstream); a read timeout never. Waits longer
+    than the call may sleep are left to the queue (see retries.py)."""
     client = http_client()
     timeout_seconds = float(settings.IMAGES_API_TIMEOUT_SECONDS)
     timeout = httpx.Timeout(
@@ -60,16 +115,28 @@ def call_generation(*, body: dict[str, Any], key: str) -> CallOutcome:
     )
     headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
     max_retries = int(settings.IMAGES_API_MAX_RETRIES)
-    url = generations_url()
+    cap = int(setting("IMAGES_API_MAX_RESPONSE_BYTES", 160 * 2**20))
     retries = 0
     server_error_retries = 0
     while True:
         should_retry_header = ""
         never_sent = False
         try:
-            response = client.post(url, json=body, headers=headers, timeout=timeout)
+            request = client.build_request("POST", url, json=body, headers=headers, timeout=timeout)
+            streamed = client.send(request, stream=True)
+            try:
+                content = _read_capped(streamed, cap=cap)
+            finally:
+                streamed.close()
+            # The same answer with its body read, for the readers below.
+            response = httpx.Response(
+                streamed.status_code, headers=streamed.headers, content=content, request=request
+            )
+            del content
+        except ImagesAPIError as exc:
+            error: ImagesAPIError = exc
         except httpx.ReadTimeout as exc:
-            error: ImagesAPIError = UnavailableError(
+            error = UnavailableError(
                 f"The image service did not answer within {timeout_seconds:g} seconds. It may "
                 "still make the images, so Atelier did not ask again.",
                 retriable=False,
@@ -100,11 +167,17 @@ def call_generation(*, body: dict[str, Any], key: str) -> CallOutcome:
                 detail=f"{type(exc).__name__}: {exc}",
             )
         else:
-            if response.is_success:
-                outcome = read_success(response, requested=int(body["n"]))
-                return replace(outcome, retries=retries)
-            error = error_for_response(response)
             should_retry_header = response.headers.get("x-should-retry", "").strip().lower()
+            if response.is_success:
+                try:
+                    outcome = read_success(response, requested=int(body["n"]))
+                except ImagesAPIError as exc:
+                    error = exc
+                else:
+                    return replace(outcome, retries=retries)
+            else:
+                error = error_for_response(response)
+            del response
 
         delay: float | None = None
         if error.retriable and retries < max_retries and should_retry_header != "false":
@@ -152,10 +225,12 @@ def _sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any] | None:
     return total
 
 
-def _run_calls(bodies: list[dict[str, Any]], key: str) -> list[CallOutcome | ImagesAPIError]:
+def _run_calls(
+    bodies: list[dict[str, Any]], *, key: str, url: str
+) -> list[CallOutcome | ImagesAPIError]:
     def call(body: dict[str, Any]) -> CallOutcome | ImagesAPIError:
         try:
-            return call_generation(body=body, key=key)
+            return call_generation(body=body, key=key, url=url)
         except ImagesAPIError as error:
             return error
 
@@ -167,18 +242,27 @@ def _run_calls(bodies: list[dict[str, Any]], key: str) -> list[CallOutcome | Ima
 
 
 def _decode_item(index: int, item: Item) -> ResultImage:
-    if item.b64:
+    """The image of one answer item: its base64 decoded, or its url to download. An item with
+    both falls back to the url when the base64 cannot be used (broken, or over the cap)."""
+    b64 = item.b64 or (item.url if item.url.startswith("data:") else "")
+    url = "" if item.url.startswith("data:") else item.url
+    if b64:
         try:
-            data, content_type = decode_b64(item.b64)
+            data, content_type = decode_b64(b64)
         except BadResponseError as error:
+            if url:
+                logger.info("Image %s: base64 unusable (%s); using its url", index, error.detail)
+                return ResultImage(index=index, source_url=url, revised_prompt=item.revised_prompt)
             return ResultImage(index=index, revised_prompt=item.revised_prompt, error=error)
         return ResultImage(
-            index=index, data=data, revised_prompt=item.revised_prompt, content_type=content_type
+            index=index,
+            data=data,
+            revised_prompt=item.revised_prompt,
+            content_type=content_type,
+            source_url=url,
         )
-    if item.url.startswith("data:"):
-        return _decode_item(index, replace(item, b64=item.url, url=""))
-    if item.url:
-        return ResultImage(index=index, source_url=item.url, revised_prompt=item.revised_prompt)
+    if url:
+        return ResultImage(index=index, source_url=url, revised_prompt=item.revised_prompt)
     return ResultImage(
         index=index,
         revised_prompt=item.revised_prompt,
@@ -187,7 +271,9 @@ def _decode_item(index: int, item: Item) -> ResultImage:
 
 
 def _download_all(images: list[ResultImage]) -> tuple[list[ResultImage], int]:
-    pending = [image for image in images if image.data is None and image.error is None]
+    pending = [
+        image for image in images if image.data is None and image.error is None and image.source_url
+    ]
     if not pending:
         return images, 0
 
@@ -232,14 +318,17 @@ def generate(*, request: ImageRequest) -> GenerationResult:
     bodies = build_request_bodies(spec, request)
     if spec.demo:
         return generate_demo(spec, request, bodies)
-    key = setting("IMAGES_API_KEY", "")
+    provider = catalog.provider_for(spec)
+    key = provider.api_key()
     if not key:
         raise AuthError(
-            "The image service is not configured (no API key); only the demo model works."
+            "The image service is not configured (no API key); only the demo model works.",
+            detail=f"provider {provider.name!r} has no key"
+            + (f" (set {provider.api_key_env})" if provider.api_key_env else ""),
         )
 
     started = time.perf_counter()
-    outcomes = _run_calls(bodies, key)
+    outcomes = _run_calls(bodies, key=key, url=generations_url(provider))
     api_ms = round((time.perf_counter() - started) * 1000)
     errors = [outcome for outcome in outcomes if isinstance(outcome, ImagesAPIError)]
     if len(errors) == len(outcomes):
@@ -265,8 +354,10 @@ def generate(*, request: ImageRequest) -> GenerationResult:
             usages.append(outcome.usage)
         if outcome.request_id:
             request_ids.append(outcome.request_id)
-        for item in outcome.items:
-            images.append(_decode_item(len(images), item))
+        # Each item's base64 is let go as soon as it is decoded: a response near its cap then
+        # never holds its text and all its decoded images at once.
+        while outcome.items:
+            images.append(_decode_item(len(images), outcome.items.pop(0)))
 
     download_started = time.perf_counter()
     images, download_retries = _download_all(images)
@@ -276,7 +367,7 @@ def generate(*, request: ImageRequest) -> GenerationResult:
         images=images,
         requested_n=request.n,
         created=created,
-        usage=_sum_usage(usages),
+        usage=bounded_usage(_sum_usage(usages)),
         request_bodies=copy.deepcopy(bodies),
         api_ms=api_ms,
         download_ms=download_ms,

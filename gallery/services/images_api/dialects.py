@@ -127,3 +127,10 @@ def build_request_bodies(spec: ModelSpec, request: ImageRequest) -> list[dict[st
         bodies.append(body)
         offset += chunk_n
     return bodies
+
+
+def call_count(spec: ModelSpec, n: int) -> int:
+    """How many HTTP calls (request bodies) a request for n images makes: 0 for the demo."""
+    if spec.demo:
+        return 0
+    return len(chunk_sizes(max(1, n), spec.max_n_per_request))

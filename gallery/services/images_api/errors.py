@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from gallery.services import catalog
 
 
 class ImagesAPIError(Exception):
@@ -105,19 +109,28 @@ _BEARER = re.compile(r"(?i)\bbearer\s+\S+")
 
 
 def redact(text: str) -> str:
-    """Text with the API key, any part of it eight characters or longer (OpenAI echoes a
-    masked key in its 401 message), and anything shaped like a key replaced."""
+    """Text with every provider's API key, any part of one eight characters or longer (OpenAI
+    echoes a masked key in its 401 message), and anything shaped like a key replaced."""
     if not text:
         return ""
-    key = getattr(settings, "IMAGES_API_KEY", "") or ""
-    if key:
+    keys = _known_keys()
+    for key in keys:
         text = text.replace(key, "[redacted]")
+    if keys:
 
         def scrub(match: re.Match[str]) -> str:
             token = match.group(0)
             pieces = [piece for piece in token.split("*") if len(piece) >= 8]
-            return "[redacted]" if any(piece in key for piece in pieces) else token
+            return "[redacted]" if any(piece in key for piece in pieces for key in keys) else token
 
         text = _TOKEN_LIKE.sub(scrub, text)
     text = _SK_TOKEN.sub("sk-[redacted]", text)
     return _BEARER.sub("Bearer [redacted]", text)
+
+
+def _known_keys() -> list[str]:
+    keys = {getattr(settings, "IMAGES_API_KEY", "") or ""}
+    # A broken models file must not stop an error from being reported.
+    with contextlib.suppress(ImproperlyConfigured):
+        keys.update(provider.api_key() for provider in catalog.all_providers())
+    return sorted((key for key in keys if key), key=len, reverse=True)

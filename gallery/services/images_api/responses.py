@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from django.conf import settings
 
 from gallery.services.images_api.errors import (
     AuthError,
@@ -27,8 +28,33 @@ from gallery.services.images_api.errors import (
 
 logger = logging.getLogger(__name__)
 
-# Headers relays and OpenAI put their request id in, most specific first.
-REQUEST_ID_HEADERS = ("x-request-id", "x-oneapi-request-id", "x-new-api-request-id", "request-id")
+# Headers OpenAI, relays and gateways put a request id in. Every one present is kept (a relay
+# may pass the upstream's x-request-id on beside its own): the operator can then find the call
+# in any of their logs. OpenAI and most gateways: x-request-id; Anthropic-style and some
+# relays: request-id; one-api and new-api: x-oneapi-request-id (new-api also
+# x-new-api-request-id); LiteLLM: x-litellm-call-id; AWS, Azure: their own.
+REQUEST_ID_HEADERS = (
+    "x-request-id",
+    "request-id",
+    "x-oneapi-request-id",
+    "x-new-api-request-id",
+    "x-litellm-call-id",
+    "x-amzn-requestid",
+    "x-amz-request-id",
+    "x-ms-request-id",
+    "apim-request-id",
+    "x-correlation-id",
+    "x-trace-id",
+)
+# Cloudflare's ray id names the edge's hop, not the call: only when nothing else does.
+LAST_RESORT_REQUEST_ID_HEADERS = ("cf-ray",)
+REQUEST_ID_MAX_CHARS = 200
+# Stored usage past this many bytes of JSON is cut down to its top-level numbers.
+USAGE_MAX_BYTES = 4096
+# gpt-image prompts run to 32,000 characters; a revised prompt longer than that is noise.
+REVISED_PROMPT_MAX_CHARS = 32_000
+# Words relays put in an answer that has no channel or upstream free for the model.
+_AVAILABILITY_WORDS = ("无可用渠道", "no available channel", "no channel available", "负载已饱和")
 
 
 @dataclass(frozen=True)
@@ -77,14 +103,21 @@ class GenerationResult:
 
 
 def request_id_from(headers: httpx.Headers, message: str = "", payload: Any = None) -> str:
+    found: list[str] = []
     for name in REQUEST_ID_HEADERS:
-        if headers.get(name):
-            return headers[name].strip()[:100]
+        value = headers.get(name, "").strip()
+        if value and value not in found:
+            found.append(value)
+    if found:
+        return ", ".join(found)[:REQUEST_ID_MAX_CHARS]
     match = re.search(r"request id[:\uff1a]?\s*([\w\-]+)", message, re.IGNORECASE)
     if match:
         return match.group(1)[:100]
     if isinstance(payload, dict) and isinstance(payload.get("request_id"), str):
         return payload["request_id"][:100]
+    for name in LAST_RESORT_REQUEST_ID_HEADERS:
+        if headers.get(name, "").strip():
+            return f"{name} {headers[name].strip()}"[:REQUEST_ID_MAX_CHARS]
     return ""
 
 
@@ -95,9 +128,52 @@ def json_or_none(content: bytes) -> Any:
         return None
 
 
+_REASON_KEYS = ("msg", "message", "detail", "reason")
+_WHERE_KEYS = ("loc", "field", "pointer", "path", "name", "param")
+
+
+def _reason(entry: Any) -> str:
+    """One validation entry as "where: what": FastAPI's {"loc": [...], "msg": ...}, or a
+    problem+json's {"field"/"pointer"/"name": ..., "message"/"detail"/"reason": ...}."""
+    if not isinstance(entry, dict):
+        return str(entry).strip() if isinstance(entry, str | int | float) else ""
+    what = next(
+        (
+            str(entry[key]).strip()
+            for key in ("msg", "message", "detail", "reason")
+            if entry.get(key)
+        ),
+        "",
+    )
+    where: Any = next(
+        (
+            entry[key]
+            for key in ("loc", "field", "pointer", "path", "name", "param")
+            if entry.get(key)
+        ),
+        "",
+    )
+    if isinstance(where, list):
+        # FastAPI puts where the value came from first ("body", "query"): not worth showing.
+        parts = [str(part) for part in where]
+        where = ".".join(parts[1:] if len(parts) > 1 and parts[0] in ("body", "query") else parts)
+    where = str(where).strip().lstrip("#/").replace("/", ".")
+    if where and what:
+        return f"{where}: {what}"
+    return what or where
+
+
+def _reasons(entries: Any) -> str:
+    if not isinstance(entries, list):
+        return ""
+    return "; ".join(reason for reason in map(_reason, entries[:10]) if reason)
+
+
 def error_fields(payload: Any) -> tuple[str, str, str]:
-    """(message, code, type) from either error shape: {"error": {...}} or
-    {"error": "text", "code": ...} (and a bare {"message"/"detail": "text"})."""
+    """(message, code, type) from every error shape seen: {"error": {...}},
+    {"error": "text", "code": ...}, a bare {"message"/"detail": "text"}, FastAPI's list-shaped
+    {"detail": [{"loc": ..., "msg": ...}]}, and problem+json (RFC 9457: title, detail, and a
+    validation[] or errors[] list)."""
     if not isinstance(payload, dict):
         return "", "", ""
     error = payload.get("error")
@@ -106,10 +182,24 @@ def error_fields(payload: Any) -> tuple[str, str, str]:
     else:
         source = payload
         message = error if isinstance(error, str) else payload.get("message")
-        if not message and isinstance(payload.get("detail"), str):
-            message = payload["detail"]
+        detail = payload.get("detail")
+        if not message and isinstance(detail, str):
+            message = detail
+        if not message and isinstance(detail, list):
+            message = _reasons(detail)
+    listed = _reasons(payload.get("validation")) or _reasons(payload.get("errors"))
+    title = payload.get("title") if isinstance(payload.get("title"), str) else ""
+    if listed:
+        message = "; ".join(part for part in (str(message or title or "").strip(), listed) if part)
+    elif not message and title:
+        message = title
     code = source.get("code") or payload.get("code") or ""
-    return str(message or "").strip(), str(code).strip(), str(source.get("type") or "").strip()
+    error_type = source.get("type") or ""
+    if error_type and not isinstance(error_type, str):
+        error_type = ""
+    if isinstance(error_type, str) and error_type.startswith(("http://", "https://")):
+        error_type = ""  # a problem+json type is a URI, not a kind
+    return str(message or "").strip(), str(code).strip(), str(error_type).strip()
 
 
 def describe_body(content: bytes) -> str:
@@ -263,6 +353,8 @@ def read_success(response: httpx.Response, *, requested: int) -> CallOutcome:
     common = {"status": response.status_code, "request_id": request_id}
     if payload is None:
         described = describe_body(content)
+        if _says_unavailable(content[:2000].decode("utf-8", "replace")):
+            raise _unavailable_in_200(detail=described, **common)
         kind = "an HTML page" if described.startswith("an HTML page") else "broken JSON"
         raise BadResponseError(
             f"The image service sent back {kind} instead of images.", detail=described, **common
@@ -270,8 +362,15 @@ def read_success(response: httpx.Response, *, requested: int) -> CallOutcome:
     if not isinstance(payload, dict):
         raise BadResponseError(detail=f"top level is {type(payload).__name__}", **common)
     if payload.get("error") and not payload.get("data"):
-        # Some relays wrap a refusal in a 200; it is read like the 400 it stands for.
-        raise error_for_response(response, as_status=400)
+        # Relays wrap errors in a 200. A refusal (content policy) or an empty account is read
+        # like the 4xx it stands for; anything else is the relay having no way to the model
+        # (无可用渠道) and is retried like a 503.
+        error = error_for_response(response, as_status=400)
+        if isinstance(error, QuotaError | AuthError) or (
+            isinstance(error, RejectedError) and error.content_policy
+        ):
+            raise error
+        raise _unavailable_in_200(detail=error.detail, code=error.code, **common)
     data = payload.get("data")
     if data is None:
         data = []
@@ -295,7 +394,9 @@ def read_success(response: httpx.Response, *, requested: int) -> CallOutcome:
             Item(
                 url=entry["url"].strip() if isinstance(entry.get("url"), str) else "",
                 b64=entry["b64_json"] if isinstance(entry.get("b64_json"), str) else "",
-                revised_prompt=str(entry.get("revised_prompt") or "").strip(),
+                revised_prompt=str(entry.get("revised_prompt") or "").strip()[
+                    :REVISED_PROMPT_MAX_CHARS
+                ],
             )
         )
     created = payload.get("created")
@@ -307,7 +408,7 @@ def read_success(response: httpx.Response, *, requested: int) -> CallOutcome:
     return CallOutcome(
         items=items,
         created=created,
-        usage=usage if isinstance(usage, dict) else None,
+        usage=bounded_usage(usage) if isinstance(usage, dict) else None,
         retries=0,
         request_id=request_id,
     )
@@ -316,16 +417,66 @@ def read_success(response: httpx.Response, *, requested: int) -> CallOutcome:
 _DATA_URI_PREFIX = re.compile(r"^data:([^,;]*)(?:;[^,]*)?,", re.IGNORECASE)
 
 
-def decode_b64(value: str) -> tuple[bytes, str]:
+def _says_unavailable(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _AVAILABILITY_WORDS)
+
+
+def _unavailable_in_200(*, detail: str, **fields: Any) -> UnavailableError:
+    said = redact(detail)[:300].strip()
+    return UnavailableError(
+        "The image service answered with an error instead of images"
+        + (f" ({said})" if said and not said.startswith("an HTML page") else "")
+        + ". Try again shortly.",
+        detail=detail,
+        **fields,
+    )
+
+
+def bounded_usage(usage: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Usage as given while its JSON fits USAGE_MAX_BYTES; past that its top-level numbers
+    only, marked as truncated (a 20 MB usage object was once stored and rendered)."""
+    if usage is None:
+        return None
+    text = json.dumps(usage, ensure_ascii=False, default=str)
+    size = len(text.encode())
+    if size <= USAGE_MAX_BYTES:
+        return usage
+    kept: dict[str, Any] = {"truncated": f"usage was {size:,} bytes; kept its top-level numbers"}
+    for key, value in usage.items():
+        if len(kept) >= 50:
+            break
+        if isinstance(value, int | float) and not isinstance(value, bool) and len(str(key)) <= 64:
+            kept[str(key)] = value
+    return kept
+
+
+def decode_b64(value: str, *, max_bytes: int | None = None) -> tuple[bytes, str]:
     """(bytes, content type from a data: prefix) from tolerant base64: a data: URI prefix,
-    whitespace, missing padding and the URL-safe alphabet are all accepted."""
+    whitespace, missing padding and the URL-safe alphabet are all accepted.
+
+    Refused before any decoding when its length says it holds more than `max_bytes`
+    (IMAGES_API_MAX_DOWNLOAD_BYTES, the cap on one image however it comes).
+    """
+    if max_bytes is None:
+        max_bytes = int(settings.IMAGES_API_MAX_DOWNLOAD_BYTES)
+    # Four characters carry three bytes; whitespace and a data: prefix only make it smaller.
+    if len(value) // 4 * 3 > max_bytes + 3 * 1024:
+        raise BadResponseError(
+            f"The image service sent an image over the {max_bytes / 2**20:.0f} MB limit.",
+            detail=f"{len(value):,} characters of base64",
+        )
     content_type = ""
-    match = _DATA_URI_PREFIX.match(value.strip())
-    if match:
-        content_type = match.group(1).strip().lower()
-        value = value.strip()[match.end() :]
-    compact = "".join(value.split())  # 20x faster than re.sub on megabytes of base64
-    compact += "=" * (-len(compact) % 4)
+    if value[:5].lower() == "data:" or value[:1].isspace():
+        value = value.strip()
+        match = _DATA_URI_PREFIX.match(value)
+        if match:
+            content_type = match.group(1).strip().lower()
+            value = value[match.end() :]
+    # Copies of megabytes are made only when needed: wrapped lines, missing padding.
+    compact = "".join(value.split()) if any(ch in value for ch in " \n\r\t") else value
+    if len(compact) % 4:
+        compact += "=" * (-len(compact) % 4)
     altchars = b"-_" if ("-" in compact or "_" in compact) else None
     try:
         data = base64.b64decode(compact, altchars=altchars, validate=True)
@@ -335,4 +486,9 @@ def decode_b64(value: str) -> tuple[bytes, str]:
         ) from None
     if not data:
         raise BadResponseError("The image service sent an empty image.")
+    if len(data) > max_bytes:
+        raise BadResponseError(
+            f"The image service sent an image over the {max_bytes / 2**20:.0f} MB limit.",
+            detail=f"{len(data):,} bytes",
+        )
     return data, content_type

@@ -9,6 +9,7 @@ unchanged, and gallery.services.imaging validates it with Pillow. The tests say 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -17,6 +18,7 @@ import time
 import httpx
 import pytest
 
+from gallery.services import images_api
 from gallery.services.images_api import (
     AuthError,
     BadResponseError,
@@ -30,6 +32,7 @@ from gallery.services.images_api import (
 from tests.fake_images_api import (
     FAKE_API_KEY,
     PNG_SIGNATURE,
+    TINY_JPEG,
     Reply,
     png_dimensions,
 )
@@ -324,10 +327,186 @@ def test_an_xai_style_422_is_a_rejection_with_its_message(fake_images_api):
     )
 
 
-def test_a_200_carrying_only_an_error_is_read_as_the_refusal_it_is(fake_images_api):
-    with pytest.raises(RejectedError, match="upstream said no") as caught:
-        generate(request=relay("[fault:error-200] a cat"))
-    assert caught.value.status == 200
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("error-200", "upstream said no"),
+        ("no-channel-200", "无可用渠道"),
+        ("no-channel-200-text", ""),
+    ],
+)
+def test_a_200_carrying_an_error_is_unavailable_and_asked_again_once(fake_images_api, fault, said):
+    with pytest.raises(UnavailableError) as caught:
+        generate(request=relay(f"[fault:{fault}] a cat"))
+
+    error = caught.value
+    assert len(fake_images_api.generation_requests) == 2
+    assert (error.status, error.retries, error.retriable) == (200, 1, False)
+    assert error.user_message.startswith("The image service answered with an error instead")
+    assert said in error.user_message
+
+
+def test_a_200_carrying_an_error_once_then_images_succeeds(fake_images_api):
+    result = generate(request=relay("[fault:no-channel-200x1] a cat"))
+    assert len(result.succeeded) == 1
+    assert result.retries == 1
+
+
+def test_a_200_carrying_a_content_policy_refusal_is_still_a_refusal(fake_images_api):
+    payload = {"error": {"message": "blocked", "code": "content_policy_violation"}}
+    fake_images_api.script(Reply(200, payload))
+    with pytest.raises(RejectedError, match="content policy") as caught:
+        generate(request=relay())
+    assert len(fake_images_api.generation_requests) == 1
+    assert caught.value.content_policy
+
+
+def test_a_fastapi_list_shaped_detail_keeps_its_reasons(fake_images_api):
+    with pytest.raises(RejectedError) as caught:
+        generate(request=relay("[fault:422-fastapi] a cat"))
+    assert caught.value.user_message == (
+        "The image service refused the request: size: Input should be '960x960' or '720x1280'"
+    )
+    assert len(fake_images_api.generation_requests) == 1
+
+
+def test_a_problem_json_answer_keeps_its_title_and_validation_reasons(fake_images_api):
+    with pytest.raises(RejectedError) as caught:
+        generate(request=relay("[fault:400-problem] a cat"))
+    assert caught.value.user_message == (
+        "The image service refused the request: Your request parameters didn't validate.; "
+        "aspect_ratio: must have as many entries as n"
+    )
+    assert caught.value.code == ""
+
+
+def test_problem_json_errors_with_json_pointers_are_read(fake_images_api):
+    payload = {
+        "title": "Invalid request",
+        "errors": [{"detail": "must be at most 10", "pointer": "#/n"}, "prompt is too long"],
+    }
+    fake_images_api.script(Reply(422, payload, content_type="application/problem+json"))
+    with pytest.raises(RejectedError) as caught:
+        generate(request=relay())
+    assert caught.value.user_message.endswith(
+        "Invalid request; n: must be at most 10; prompt is too long"
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "request_id"),
+    [
+        ({"x-request-id": "req_1"}, "req_1"),
+        ({"request-id": "req_2"}, "req_2"),
+        ({"x-oneapi-request-id": "2026120312000001"}, "2026120312000001"),
+        ({"x-new-api-request-id": "na-3"}, "na-3"),
+        ({"x-litellm-call-id": "7f1d-litellm"}, "7f1d-litellm"),
+        ({"x-amzn-requestid": "aws-4"}, "aws-4"),
+        ({"apim-request-id": "azure-5"}, "azure-5"),
+        ({"x-request-id": "req_up", "x-oneapi-request-id": "relay_6"}, "req_up, relay_6"),
+        ({"cf-ray": "8e1f2a3b4c5d6e7f-FRA"}, "cf-ray 8e1f2a3b4c5d6e7f-FRA"),
+        ({"cf-ray": "8e1f-FRA", "x-litellm-call-id": "ll-7"}, "ll-7"),
+    ],
+)
+def test_request_ids_are_read_from_every_common_header(fake_images_api, headers, request_id):
+    fake_images_api.script(Reply(400, {"error": {"message": "bad"}}, headers=headers))
+    with pytest.raises(RejectedError) as caught:
+        generate(request=relay())
+    assert caught.value.request_id == request_id
+
+
+def test_a_success_keeps_its_request_ids_too(fake_images_api):
+    fake_images_api.script(
+        Reply(
+            200,
+            {"created": 1, "data": [{"b64_json": base64.b64encode(TINY_JPEG).decode()}]},
+            headers={"x-litellm-call-id": "ll-8"},
+        )
+    )
+    assert generate(request=relay()).request_ids == ["ll-8"]
+
+
+def test_a_broken_b64_falls_back_to_the_items_url(fake_images_api):
+    result = generate(request=relay("[fault:b64-and-url] a cat", n=2, response_format="b64_json"))
+
+    first, second = result.images
+    assert first.error is None
+    assert first.data.startswith(PNG_SIGNATURE)
+    assert len(fake_images_api.downloads("/images/")) == 1
+    # The second item's base64 was fine: its url was never fetched.
+    assert second.data.startswith(PNG_SIGNATURE)
+    assert fake_images_api.downloads("/images/")[0].path == first.source_url.removeprefix(
+        fake_images_api.base_url
+    )
+
+
+def test_an_over_cap_b64_falls_back_to_the_items_url(fake_images_api, settings):
+    settings.IMAGES_API_MAX_DOWNLOAD_BYTES = 10_000
+    big = base64.b64encode(b"\x89PNG" + b"\x00" * 50_000).decode()
+    url = f"{fake_images_api.base_url}/images/abc123-0-64x48.png"
+    fake_images_api.script(Reply(200, {"created": 1, "data": [{"b64_json": big, "url": url}]}))
+
+    [image] = generate(request=relay()).images
+
+    assert image.error is None
+    assert png_dimensions(image.data) == (64, 48)
+
+
+def test_a_b64_image_over_the_cap_is_refused_before_decoding(fake_images_api, settings):
+    settings.IMAGES_API_MAX_DOWNLOAD_BYTES = 10_000
+    big = base64.b64encode(b"\x00" * 20_000).decode()
+    small = base64.b64encode(TINY_JPEG).decode()
+    fake_images_api.script(
+        Reply(200, {"created": 1, "data": [{"b64_json": big}, {"b64_json": small}]})
+    )
+
+    first, second = generate(request=relay(n=2)).images
+
+    assert first.error.user_message == "The image service sent an image over the 0 MB limit."
+    assert first.error.detail == "26,668 characters of base64"
+    assert second.data == TINY_JPEG
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_answer_over_the_response_cap_is_refused_while_reading(
+    fake_images_api, settings, declared
+):
+    settings.IMAGES_API_MAX_RESPONSE_BYTES = 100_000
+    data = [{"b64_json": base64.b64encode(TINY_JPEG).decode()}] * 400  # about 270 kB
+    reply = Reply(200, {"created": 1, "data": data})
+    if not declared:
+        reply = Reply(200, body=json.dumps({"created": 1, "data": data}).encode(), chunked=True)
+    fake_images_api.script(reply)
+
+    with pytest.raises(BadResponseError) as caught:
+        generate(request=relay())
+
+    assert caught.value.user_message == (
+        "The image service sent back more than 0 MB, more than Atelier accepts in one answer."
+    )
+    assert "IMAGES_API_MAX_RESPONSE_BYTES=100,000" in caught.value.detail
+    assert caught.value.retriable is False
+    assert len(fake_images_api.generation_requests) == 1
+
+
+def test_a_huge_usage_is_stored_cut_down_with_a_marker(fake_images_api):
+    usage = {"total_tokens": 12, "output_tokens": 10, "blob": "x" * 20_000_000}
+    fake_images_api.script(
+        Reply(
+            200,
+            {
+                "created": 1,
+                "data": [{"b64_json": base64.b64encode(TINY_JPEG).decode()}],
+                "usage": usage,
+            },
+        )
+    )
+    result = generate(request=relay())
+    assert result.usage == {
+        "truncated": "usage was 20,000,053 bytes; kept its top-level numbers",
+        "total_tokens": 12,
+        "output_tokens": 10,
+    }
 
 
 def test_a_read_timeout_on_the_generation_call_is_never_retried(fake_images_api, settings):
@@ -413,3 +592,101 @@ def test_base64_is_never_logged(fake_images_api, caplog):
     assert result.succeeded
     assert "iVBORw0KGgo" not in caplog.text  # how every base64 PNG starts
     assert "iVBORw0KGgo" not in repr(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# The base URL, used as given
+
+
+def test_the_base_url_is_used_as_given_so_a_relay_rooted_anywhere_is_reached(
+    fake_images_api, settings
+):
+    settings.IMAGES_API_BASE_URL = fake_images_api.base_url + "/api/openai/v1/"
+    assert len(generate(request=relay()).succeeded) == 1
+    [call] = fake_images_api.generation_requests
+    assert call.path == "/api/openai/v1/images/generations"
+
+
+def test_a_base_url_without_a_path_gets_v1_with_a_warning(fake_images_api, settings, caplog):
+    settings.IMAGES_API_BASE_URL = fake_images_api.base_url
+    with caplog.at_level(logging.WARNING, logger="gallery.services.images_api"):
+        generate(request=relay())
+        generate(request=relay())
+
+    assert [call.path for call in fake_images_api.generation_requests] == [
+        "/v1/images/generations",
+        "/v1/images/generations",
+    ]
+    warnings = [r.getMessage() for r in caplog.records if "has no path" in r.getMessage()]
+    assert len(warnings) <= 1  # once per value and process
+    assert images_api.api_base_url("https://api.openai.com") == "https://api.openai.com/v1"
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("", "https://api.openai.com/v1"),
+        ("https://api.openai.com/v1", "https://api.openai.com/v1"),
+        ("https://relay.example/v1/", "https://relay.example/v1"),
+        ("https://relay.example/openai", "https://relay.example/openai"),
+        ("http://10.0.0.5:3000/", "http://10.0.0.5:3000/v1"),
+    ],
+)
+def test_base_url_rule(given, used):
+    assert images_api.api_base_url(given) == used
+
+
+# ---------------------------------------------------------------------------------------------
+# Several providers
+
+
+@pytest.fixture
+def two_providers(fake_images_api, settings, tmp_path, monkeypatch):
+    """The relay's models on the default provider, dall-e-2 on a second one (the same fake
+    under another root, with its own key from its own variable)."""
+    monkeypatch.setenv("OTHER_IMAGES_KEY", "sk-other-provider-key-0123456789")
+    fake_images_api.other_keys.add("sk-other-provider-key-0123456789")
+    models = tmp_path / "models.json"
+    models.write_text(
+        json.dumps(
+            {
+                "providers": [
+                    {
+                        "name": "other",
+                        "base_url": fake_images_api.base_url + "/other/v1",
+                        "api_key_env": "OTHER_IMAGES_KEY",
+                        "max_in_flight": 2,
+                    }
+                ],
+                "models": [{"id": "grok-3-image"}, {"id": "dall-e-2", "provider": "other"}],
+            }
+        )
+    )
+    settings.IMAGES_API_MODELS_FILE = str(models)
+    return fake_images_api
+
+
+def test_models_of_two_providers_are_used_side_by_side(two_providers):
+    generate(request=relay())
+    generate(request=ImageRequest(model="dall-e-2", prompt="a cat", response_format="b64_json"))
+
+    relay_call, other_call = two_providers.generation_requests
+    assert relay_call.path == "/v1/images/generations"
+    assert relay_call.headers["authorization"] == f"Bearer {FAKE_API_KEY}"
+    assert other_call.path == "/other/v1/images/generations"
+    assert other_call.headers["authorization"] == "Bearer sk-other-provider-key-0123456789"
+
+
+def test_a_provider_without_its_key_is_not_configured(two_providers, monkeypatch, settings):
+    monkeypatch.delenv("OTHER_IMAGES_KEY")
+    with pytest.raises(AuthError, match="not configured") as caught:
+        generate(request=ImageRequest(model="dall-e-2", prompt="a cat"))
+    assert "set OTHER_IMAGES_KEY" in caught.value.detail
+    assert two_providers.generation_requests == []
+    # The relay's models still work.
+    assert generate(request=relay()).succeeded
+
+
+def test_every_provider_s_key_is_scrubbed(two_providers):
+    assert "sk-other" not in images_api.redact("echo sk-other-provider-key-0123456789")
+    assert "0123456789" not in images_api.redact("masked: provider-key-0123456789")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,10 +12,12 @@ import pytest
 from gallery.services import images_api
 from gallery.services.images_api import (
     DownloadError,
+    ImageRequest,
     generate,
     transport,
 )
 from tests.fake_images_api import (
+    FAKE_API_KEY,
     PNG_SIGNATURE,
     Reply,
     png_dimensions,
@@ -184,3 +188,46 @@ def test_a_host_behind_an_ipv6_form_of_a_private_ipv4_is_refused(
     assert "private network" in image.error.user_message
     assert f"({address})" in image.error.detail
     assert all(port != 80 for _host, port in connections)
+
+
+def test_every_provider_s_own_origin_is_trusted_and_nothing_else(
+    fake_images_api, settings, tmp_path, monkeypatch
+):
+    settings.IMAGES_API_ALLOW_PRIVATE_URLS = False
+    settings.IMAGES_API_BASE_URL = "http://127.0.0.1:9/v1"  # the default provider: elsewhere
+    monkeypatch.setenv("OTHER_IMAGES_KEY", FAKE_API_KEY)
+    models = tmp_path / "models.json"
+    models.write_text(
+        json.dumps(
+            {
+                "providers": [
+                    {
+                        "name": "other",
+                        "base_url": fake_images_api.api_base_url,
+                        "api_key_env": "OTHER_IMAGES_KEY",
+                    }
+                ],
+                "models": [{"id": "dall-e-2", "provider": "other"}],
+            }
+        )
+    )
+    settings.IMAGES_API_MODELS_FILE = str(models)
+    assert transport.trusted_origins() == {
+        ("127.0.0.1", 9),
+        ("127.0.0.1", httpx.URL(fake_images_api.base_url).port),
+    }
+
+    [image] = generate(request=ImageRequest(model="dall-e-2", prompt="a cat")).images
+    assert image.error is None  # served from the provider's own (loopback) origin
+
+    other_port = f"http://localhost:{httpx.URL(fake_images_api.base_url).port}/images/a-0-8x8.png"
+    fake_images_api.script(Reply(200, {"created": 1, "data": [{"url": other_port}]}))
+    [image] = generate(request=ImageRequest(model="dall-e-2", prompt="a cat")).images
+    assert "private network" in image.error.user_message
+
+
+def test_the_transport_uses_only_public_httpx_and_httpcore_names():
+    source = Path(transport.__file__).read_text()
+    assert "._pool" not in source.replace("self._pool", "")
+    assert "httpx._" not in source
+    assert "httpcore._" not in source
