@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,16 @@ def test_the_fake_runs_standalone_with_faults_chosen_by_the_prompt():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_fake_answers_in_one_write(fake_images_api):
+    # Head and body in one segment: a head sent alone makes a small body wait on Nagle and the
+    # client's delayed ACK (~40 ms a request on Linux), which would skew every timing.
+    host, port = fake_images_api.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        first = connection.recv(65536)
+    head, _, body = first.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert b"Content-Length: 3" in head
+    assert body == b"ok\n"

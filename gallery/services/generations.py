@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from gallery.models import Generation
-from gallery.services import images_api, imaging
+from gallery.services import catalog, images_api, imaging
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -385,3 +385,19 @@ def _finish(generation: Generation, worker_id: str, *, status: str, **fields: An
         generation.refresh_from_db(fields=["status"])
         return str(generation.status)
     return status
+
+
+def max_upstream_posts(*, model: str, n: int) -> int:
+    """The most POSTs one generation of n images of `model` can send to the image service:
+    every run it may get (GENERATION_MAX_ATTEMPTS, crashes included) times its calls (one per
+    request body) times the POSTs of one call (1 + IMAGES_API_MAX_RETRIES). 0 for the demo.
+    Pressing Retry starts a fresh budget; a relay that retries on its own multiplies it."""
+    try:
+        spec = catalog.get_model(model)
+    except catalog.UnknownModel:
+        return 0
+    return (
+        int(settings.GENERATION_MAX_ATTEMPTS)
+        * images_api.call_count(spec, n)
+        * images_api.max_posts_per_call()
+    )

@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 
 from gallery.models import Generation
-from gallery.services import catalog
+from gallery.services import catalog, generations
 
 register = template.Library()
 
@@ -53,3 +53,8 @@ def elapsed_seconds(generation: Generation) -> int:
 def undo_url(tags: str) -> str:
     """The restore URL a message carries in its tags ("undo:/images/5/restore/")."""
     return next((tag.removeprefix("undo:") for tag in tags.split() if tag.startswith("undo:")), "")
+
+
+@register.filter
+def max_upstream_posts(generation: Generation) -> int:
+    return generations.max_upstream_posts(model=generation.model, n=generation.n)

@@ -27,7 +27,7 @@ def test_a_successful_call_prints_counts_sizes_usage_and_timings(fake_images_api
     assert f"Model: grok-3-image (Grok 3 Image, relay) via {fake_images_api.api_base_url}" in output
     assert '"n": 2' in output
     assert "Images: 2 of 2 (2 returned, 0 missing)" in output
-    assert output.count(" png, ") == 2
+    assert output.count(" png 960x960, ") == 2
     assert " bytes from http://127.0.0.1:" in output
     assert 'Usage: {"generated_images": 2, "output_tokens": 32768, "total_tokens": 32768}' in output
     assert "Timings: api " in output
@@ -59,6 +59,21 @@ def test_a_failed_image_fails_the_command(fake_images_api):
     with pytest.raises(CommandError, match="1 of 2 images came through"):
         call_command("images_api_check", "--n", "2", "--prompt", "[fault:expired] a", stdout=out)
     assert "#1 FAILED from http://127.0.0.1:" in out.getvalue()
+
+
+def test_a_real_jpeg_behind_a_png_name_decodes(fake_images_api):
+    output = check("--n", "2", "--prompt", "[fault:jpeg-as-png] a")
+    assert "#1 jpeg 8x8, " in output
+
+
+def test_an_image_that_does_not_decode_fails_the_command(fake_images_api):
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 2 images came through"):
+        call_command("images_api_check", "--n", "2", "--prompt", "[fault:not-image] a", stdout=out)
+    output = out.getvalue()
+    assert "#1 FAILED from http://127.0.0.1:" in output
+    assert "bytes that do not decode as an image (not a known image format: " in output
+    assert "#2 png 960x960, " in output
 
 
 def test_an_unknown_model_lists_the_known_ones(fake_images_api):

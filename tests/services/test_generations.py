@@ -14,7 +14,7 @@ from django.utils import timezone
 from gallery.models import Generation, Image
 from gallery.services import generations
 from gallery.services.generations import GenerationParams
-from tests.fake_images_api import FAKE_API_KEY
+from tests.fake_images_api import FAKE_API_KEY, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +249,42 @@ def test_the_same_idempotency_key_returns_the_first_generation(user):
     )
     assert (created, created_again) == (True, False)
     assert first.pk == second.pk
+
+
+@pytest.mark.parametrize(("model", "n", "bound"), [("grok-3-image", 2, 6), ("dall-e-3", 2, 12)])
+def test_the_most_posts_one_generation_sends_is_the_bound_it_states(
+    user, fake_images_api, settings, model, n, bound
+):
+    settings.GENERATION_MAX_ATTEMPTS = 2
+    settings.IMAGES_API_MAX_RETRIES = 2
+    generation = create(user, model=model, n=n, prompt="a fox [fault:429-ms]")
+    assert generations.max_upstream_posts(model=model, n=n) == bound
+
+    while generation.status in (Generation.Status.QUEUED, Generation.Status.RUNNING):
+        generation = run(generation)
+
+    assert generation.status == Generation.Status.FAILED
+    assert len(fake_images_api.generation_requests) == bound
+
+
+def test_a_wait_longer_than_a_call_may_sleep_is_left_to_the_queue(user, fake_images_api, settings):
+    settings.IMAGES_API_IN_CALL_MAX_WAIT_SECONDS = 8
+    fake_images_api.script(
+        Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "30"})
+    )
+    generation = run(create(user))
+
+    assert len(fake_images_api.generation_requests) == 1  # not slept through in the call
+    assert generation.status == Generation.Status.QUEUED
+    assert "Trying again in 30 s" in generation.error_message
+
+
+def test_the_queue_and_the_call_share_one_backoff(settings):
+    settings.IMAGES_API_RETRY_AFTER_CAP_SECONDS = 60
+    assert generations.retry_delay_seconds(attempt=1, retry_after=12) == 12
+    assert generations.retry_delay_seconds(attempt=1, retry_after=3600) == 60
+    delays = [generations.retry_delay_seconds(attempt=a, retry_after=None) for a in (1, 2, 3, 9)]
+    assert 3.75 <= delays[0] <= 5
+    assert 7.5 <= delays[1] <= 10
+    assert 15 <= delays[2] <= 20
+    assert 45 <= delays[3] <= 60

@@ -125,6 +125,7 @@ def test_the_detail_page_shows_every_parameter(user_client, user):
     assert "16:9" in content
     assert "16384" in content
     assert "&quot;n&quot;: 2" in content  # the request body, pretty-printed
+    assert "at most 9 requests to the service" in content  # 3 runs x 1 call x 3 POSTs
     assert reverse("gallery:image", args=[generation.images.get(index=1).pk]) in content
 
     fragment = user_client.get(reverse("gallery:image", args=[image.pk]), **HTMX).content.decode()

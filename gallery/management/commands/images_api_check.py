@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gallery.services import catalog, images_api
+from gallery.services import catalog, images_api, imaging
 
 DEFAULT_PROMPT = "A lighthouse on a cliff at dusk, watercolour"
 
@@ -27,9 +27,10 @@ def sniff_format(data: bytes) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Make one real call to the images API (IMAGES_API_BASE_URL with IMAGES_API_KEY) and "
-        "print what came back: image count, byte sizes, usage, timings, or the error. Exits "
-        "non-zero when the call or any image failed."
+        "Make one real call to the images API (the model's provider: IMAGES_API_BASE_URL with "
+        "IMAGES_API_KEY by default) and print what came back: image count, sizes, usage, "
+        "timings, or the error. Exits non-zero when the call failed or any image failed or "
+        "does not decode."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -55,7 +56,8 @@ class Command(BaseCommand):
             size=options["size"] or spec.default_size,
             response_format=options["response_format"],
         )
-        where = "offline demo, no HTTP" if spec.demo else images_api.generations_url()
+        provider = catalog.provider_for(spec)
+        where = "offline demo, no HTTP" if spec.demo else images_api.generations_url(provider)
         self.stdout.write(f"Model: {spec.id} ({spec.display_label}, {spec.dialect}) via {where}")
         try:
             for body in images_api.build_request_bodies(spec, request):
@@ -72,14 +74,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"Detail: {error.detail}")
             raise CommandError(error.user_message) from None
 
-        self._print_result(result)
+        undecodable = self._print_result(result)
         failed = [image for image in result.images if image.error is not None or not image.data]
-        if failed or result.missing:
-            raise CommandError(
-                f"{len(result.succeeded)} of {result.requested_n} images came through."
-            )
+        if failed or result.missing or undecodable:
+            usable = len(result.succeeded) - undecodable
+            raise CommandError(f"{usable} of {result.requested_n} images came through.")
 
-    def _print_result(self, result: images_api.GenerationResult) -> None:
+    def _print_result(self, result: images_api.GenerationResult) -> int:
+        """Print the result; return how many images came back but do not decode."""
+        undecodable = 0
         self.stdout.write(
             f"Images: {len(result.succeeded)} of {result.requested_n} "
             f"({len(result.images)} returned, {result.missing} missing)"
@@ -90,9 +93,18 @@ class Command(BaseCommand):
                 reason = image.error.user_message if image.error else "no data"
                 self.stdout.write(f"  #{image.index + 1} FAILED{origin}: {reason}")
                 continue
+            try:
+                width, height = imaging.decode_image(data=image.data)
+            except Exception as error:  # whatever Pillow raises, the bytes are not an image
+                undecodable += 1
+                self.stdout.write(
+                    f"  #{image.index + 1} FAILED{origin}: {len(image.data):,} bytes that do not "
+                    f"decode as an image ({sniff_format(image.data)}: {error})"
+                )
+                continue
             self.stdout.write(
-                f"  #{image.index + 1} {sniff_format(image.data)}, {len(image.data):,} bytes"
-                f"{origin}"
+                f"  #{image.index + 1} {sniff_format(image.data)} {width}x{height}, "
+                f"{len(image.data):,} bytes{origin}"
             )
             if image.revised_prompt:
                 self.stdout.write(f"     revised prompt: {image.revised_prompt}")
@@ -104,3 +116,4 @@ class Command(BaseCommand):
             f"retries: {result.retries} (+{result.download_retries} download)"
         )
         self.stdout.write(f"Request ids: {', '.join(result.request_ids) or '-'}")
+        return undecodable

@@ -147,7 +147,7 @@ def test_fewer_images_than_n_are_kept_and_counted(fake_images_api):
 
 
 # ---------------------------------------------------------------------------------------------
-# Call failures: typed, retried only as CONTRACT.md allows
+# Call failures: typed, retried only as docs/images-api-contract.md allows
 
 
 def test_a_500_is_retried_once_then_unavailable(fake_images_api, settings):
