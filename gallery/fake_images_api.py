@@ -4,7 +4,7 @@ In tests, the `fake_images_api` fixture (tests/fake_images_api.py) starts it (on
 session, reset per test) and points the IMAGES_API_* settings at it; `bench_pipeline` runs it
 in-process. Standalone, for browser tests with a real worker or to try Atelier without a key:
 
-    python -m gallery.fake_images_api --port 8765 [--key sk-...]
+    python -m gallery.fake_images_api --port 8765 [--key sk-...] [--latency SECONDS]
 
 prints "Fake images API listening on http://127.0.0.1:8765" and serves a happy relay.
 
@@ -31,6 +31,9 @@ Download faults (image 0 only, the others download fine):
     redirect-loop (more redirects than allowed)
 
 Also: GET /health, GET /__requests (what it received, as JSON), POST /__reset.
+`--latency SECONDS` (or `FakeImagesAPI(latency=...)`) makes every generation request wait that
+long, as a real model does; `generation_intervals` / `max_in_flight()` tell how many requests
+the server was answering at once (evidence of a worker's concurrency).
 """
 
 from __future__ import annotations
@@ -146,6 +149,10 @@ class Fault:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # Many workers connect at once in the throughput tests and benchmark; the default backlog
+    # of 5 drops connections past it, which the client only retries after a second.
+    request_queue_size = 256
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer (a cap reached, a timeout) is part of the tests.
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -157,9 +164,17 @@ class FakeImagesAPI:
     """The server, its recorded requests, and its script."""
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, expected_key: str | None = None
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        expected_key: str | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.expected_key = expected_key
+        # Every generation request waits this long before its answer (as a real model does).
+        self.latency = latency
+        self._intervals: list[tuple[float, float]] = []
         # More keys answered as valid (a second provider's, in tests); emptied by reset().
         self.other_keys: set[str] = set()
         self._lock = threading.Lock()
@@ -198,6 +213,7 @@ class FakeImagesAPI:
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._intervals.clear()
             self._script.clear()
             self._fault_counts.clear()
             self._path_counts.clear()
@@ -220,6 +236,24 @@ class FakeImagesAPI:
             r for r in self.requests if r.method == "POST" and r.path.endswith(GENERATIONS_SUFFIX)
         ]
 
+    @property
+    def generation_intervals(self) -> list[tuple[float, float]]:
+        """(received, answered) monotonic times of each generation request, in answer order."""
+        with self._lock:
+            return list(self._intervals)
+
+    def max_in_flight(self) -> int:
+        """The most generation requests the server was answering at one moment."""
+        events = sorted(
+            [(start, 1) for start, _ in self.generation_intervals]
+            + [(end, -1) for _, end in self.generation_intervals]
+        )
+        in_flight = most = 0
+        for _, change in events:
+            in_flight += change
+            most = max(most, in_flight)
+        return most
+
     def downloads(self, prefix: str = "/") -> list[RecordedRequest]:
         """GETs of image (and redirect) paths starting with `prefix`."""
         return [
@@ -233,6 +267,10 @@ class FakeImagesAPI:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+
+    def _record_interval(self, received: float) -> None:
+        with self._lock:
+            self._intervals.append((received, time.monotonic()))
 
     def _next_scripted(self) -> Reply | None:
         with self._lock:
@@ -257,6 +295,8 @@ class FakeImagesAPI:
         return Fault(name, float(value) if value else None)
 
     def answer_generation(self, body: Any, authorization: str) -> Reply:
+        if self.latency:
+            time.sleep(self.latency)
         scripted = self._next_scripted()
         if scripted is not None:
             return scripted
@@ -681,8 +721,10 @@ def _handler_for(api: FakeImagesAPI) -> type[BaseHTTPRequestHandler]:
                 api.reset()
                 self._send(Reply(204, body=b""))
             elif path.endswith(GENERATIONS_SUFFIX):
+                received = time.monotonic()
                 parsed = _json_or_none(body)
                 self._send(api.answer_generation(parsed, self.headers.get("Authorization", "")))
+                api._record_interval(received)
             else:
                 self._send(Reply(404, {"error": {"message": f"no route {path}"}}))
 
@@ -708,8 +750,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--key", default=None, help="answer 401 to any other bearer key")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every generation request waits"
+    )
     args = parser.parse_args(argv)
-    api = FakeImagesAPI(host=args.host, port=args.port, expected_key=args.key).start()
+    api = FakeImagesAPI(
+        host=args.host, port=args.port, expected_key=args.key, latency=args.latency
+    ).start()
     print(f"Fake images API listening on {api.base_url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
