@@ -112,7 +112,15 @@ if DATABASE_URL:
         DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
         DATABASES["default"]["CONN_MAX_AGE"] = 0
     else:
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # A pool per process (psycopg_pool): a worker with many calls in flight borrows a
+        # connection only for each short write, so each process holds at most this many of
+        # PostgreSQL's 100.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
+            "timeout": 30,
+        }
 else:
     DATABASES = {
         "default": {
@@ -160,10 +168,14 @@ MEDIA_ACCEL_REDIRECT_PREFIX = os.environ.get("MEDIA_ACCEL_REDIRECT_PREFIX", "")
 
 TASKS = {
     "default": {
-        "BACKEND": "django_tasks_db.DatabaseBackend",
+        # django-tasks-db's backend, which also wakes idle workers on PostgreSQL (NOTIFY).
+        "BACKEND": "gallery.concurrent_worker.NotifyingDatabaseBackend",
         "QUEUES": ["default"],
     }
 }
+# Tasks one worker process runs at once: a generation mostly waits on the images API. Each
+# provider's max_in_flight (gallery/services/catalog.py) caps its calls across all workers.
+WORKER_CONCURRENCY = int(os.environ.get("ATELIER_WORKER_CONCURRENCY", "50"))
 # A running generation holds a lease this long and renews it while it works; a sweep puts
 # generations whose lease expired back in the queue (their worker died).
 GENERATION_LEASE_SECONDS = int(os.environ.get("GENERATION_LEASE_SECONDS", "60"))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import signal
 
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
 from gallery.models import Generation
 from gallery.services import generations
 from gallery.services.generations import GenerationParams
@@ -61,3 +64,46 @@ def test_a_killed_worker_s_generation_is_finished_by_another_without_duplicates(
     assert generation.attempts == 2
     assert sorted(generation.images.values_list("index", flat=True)) == [0, 1, 2, 3]
     assert len(fake_images_api.generation_requests) == 2
+    # The dead worker's task row is settled, not RUNNING forever; the rescuer's succeeded.
+    tasks = {row.worker_ids[0].split("-")[0]: row for row in DBTaskResult.objects.all()}
+    assert tasks["victim"].status == TaskResultStatus.FAILED
+    assert tasks["victim"].exception_class_path == "gallery.tasks.WorkerLost"
+    assert tasks["rescuer"].status == TaskResultStatus.SUCCESSFUL
+    assert not DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).exists()
+
+
+def test_one_worker_process_runs_many_generations_at_once(user, workers, fake_images_api):
+    workers.start("busy", "--concurrency=10")
+    batch = [create(user, f"fox {number} [fault:slow=1]", n=1) for number in range(10)]
+
+    for generation in batch:
+        wait_until(lambda g=generation: finished(g), timeout=60, message=workers.logs())
+
+    assert {g.status for g in Generation.objects.all()} == {Generation.Status.SUCCEEDED}
+    # Evidence of concurrency, not of speed: the fake was answering several calls at once.
+    assert fake_images_api.max_in_flight() >= 5, fake_images_api.generation_intervals
+
+
+def test_a_worker_runs_no_more_than_its_concurrency(user, workers, fake_images_api):
+    workers.start("narrow", "--concurrency=3")
+    batch = [create(user, f"fox {number} [fault:slow=0.5]", n=1) for number in range(7)]
+
+    for generation in batch:
+        wait_until(lambda g=generation: finished(g), timeout=60, message=workers.logs())
+
+    assert 2 <= fake_images_api.max_in_flight() <= 3, fake_images_api.generation_intervals
+
+
+def test_a_call_longer_than_the_lease_keeps_its_lease(user, workers, settings, fake_images_api):
+    settings.GENERATION_LEASE_SECONDS = 2
+    workers.start("holder")
+    # Three leases long: without renewal the rival's sweep would take it over mid-call.
+    generation = create(user, "a slow fox [fault:slow=6]", n=1)
+    wait_until(lambda: fake_images_api.generation_requests, timeout=20, message=workers.logs())
+    workers.start("rival")
+
+    generation = wait_until(lambda: finished(generation), timeout=30, message=workers.logs())
+
+    assert generation.status == Generation.Status.SUCCEEDED
+    assert generation.attempts == 1
+    assert len(fake_images_api.generation_requests) == 1

@@ -41,7 +41,7 @@ class Workers:
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, name: str = "w") -> subprocess.Popen:
+    def start(self, name: str = "w", *extra_args: str) -> subprocess.Popen:
         env = {**self.env, "GENERATION_LEASE_SECONDS": str(settings.GENERATION_LEASE_SECONDS)}
         log = (self.log_dir / f"worker-{name}-{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(
@@ -53,6 +53,7 @@ class Workers:
                 "--no-startup-delay",
                 "--interval=0.1",
                 f"--worker-id={name}-{len(self.processes)}",
+                *extra_args,
             ],
             cwd=ROOT,
             env=env,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from gallery.models import Generation
@@ -156,18 +157,21 @@ def requeue_stale_generations() -> int:
     A running generation's lease expires when its worker died; a queued one's when its task
     was lost. Claims are conditional, so a generation that is in fact still alive is safe.
     """
+    from gallery.tasks import settle_lost_task  # tasks import this module
+
     now = timezone.now()
-    stale_ids = list(
+    stale = list(
         Generation.objects.pending()
         .filter(lease_expires_at__lt=now)
-        .values_list("pk", flat=True)[:500]
+        .values_list("pk", "status", "lease_owner")[:500]
     )
     requeued = 0
-    for generation_id in stale_ids:
+    for generation_id, status, lease_owner in stale:
         with transaction.atomic():
             changed = Generation.objects.filter(
                 pk=generation_id,
-                status__in=Generation.PENDING_STATUSES,
+                status=status,
+                lease_owner=lease_owner,
                 lease_expires_at__lt=now,
             ).update(
                 status=Generation.Status.QUEUED,
@@ -175,6 +179,9 @@ def requeue_stale_generations() -> int:
                 lease_expires_at=now + QUEUED_GRACE,
             )
             if changed:
+                if status == Generation.Status.RUNNING:
+                    # The task that ran it died with its worker: its row says so, not RUNNING.
+                    settle_lost_task(worker_id=lease_owner, generation_id=generation_id)
                 enqueue(generation_id=generation_id)
                 requeued += changed
     if requeued:
@@ -201,34 +208,77 @@ def claim_generation(*, generation_id: int, worker_id: str) -> Generation | None
     return generation
 
 
-@contextmanager
-def held_lease(*, generation_id: int, worker_id: str) -> Iterator[None]:
-    """Renew the generation's lease in the background for as long as the work runs."""
-    stop = threading.Event()
-    lease_seconds = settings.GENERATION_LEASE_SECONDS
+def renew_leases(*, held: dict[int, str]) -> int:
+    """Extend the lease of each generation (id -> lease owner) still running under that owner."""
+    lease = timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
+    renewed = 0
+    pairs = list(held.items())
+    # In slices, so the OR stays well under SQLite's expression depth limit.
+    for start in range(0, len(pairs), 100):
+        mine = Q()
+        for generation_id, worker_id in pairs[start : start + 100]:
+            mine |= Q(pk=generation_id, lease_owner=worker_id)
+        renewed += Generation.objects.filter(mine, status=Generation.Status.RUNNING).update(
+            lease_expires_at=timezone.now() + lease
+        )
+    return renewed
 
-    def renew() -> None:
+
+class LeaseRenewer:
+    """One thread per process renews the leases of all the generations the process is running.
+
+    A worker runs many generations at once: one UPDATE every lease/3 renews them all, with one
+    database connection, where a thread per generation would hold a connection per call in
+    flight. The thread stops when nothing is held and starts again with the next hold().
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[int, str] = {}
+        self._thread: threading.Thread | None = None
+
+    def hold(self, *, generation_id: int, worker_id: str) -> None:
+        with self._lock:
+            self._held[generation_id] = worker_id
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._renew_while_held, name="lease-renewer", daemon=True
+                )
+                self._thread.start()
+
+    def release(self, *, generation_id: int) -> None:
+        with self._lock:
+            self._held.pop(generation_id, None)
+
+    def _renew_while_held(self) -> None:
         try:
-            while not stop.wait(max(0.2, lease_seconds / 3)):
+            while True:
+                time.sleep(max(0.2, settings.GENERATION_LEASE_SECONDS / 3))
+                with self._lock:
+                    held = dict(self._held)
+                    if not held:
+                        self._thread = None
+                        return
                 try:
-                    Generation.objects.filter(
-                        pk=generation_id,
-                        status=Generation.Status.RUNNING,
-                        lease_owner=worker_id,
-                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+                    renew_leases(held=held)
                 except Exception:
                     # A passing error (SQLite busy) must not end renewal: the next try may work.
-                    logger.exception("Renewing the lease of generation %s failed", generation_id)
+                    logger.exception("Renewing the leases of generations %s failed", list(held))
         finally:
             connection.close()
 
-    renewer = threading.Thread(target=renew, name=f"lease-{generation_id}", daemon=True)
-    renewer.start()
+
+lease_renewer = LeaseRenewer()
+
+
+@contextmanager
+def held_lease(*, generation_id: int, worker_id: str) -> Iterator[None]:
+    """Keep the generation's lease renewed for as long as the work runs."""
+    lease_renewer.hold(generation_id=generation_id, worker_id=worker_id)
     try:
         yield
     finally:
-        stop.set()
-        renewer.join()
+        lease_renewer.release(generation_id=generation_id)
 
 
 def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
@@ -264,7 +314,19 @@ def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
         )
 
 
+def _release_connection() -> None:
+    """Give this thread's database connection back before a wait of seconds on the network.
+
+    A worker has many API calls in flight: holding a connection through each would take one per
+    call (PostgreSQL allows 100 in all). The next query takes one again, from the pool on
+    PostgreSQL. Inside a transaction (a test's) the connection stays.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def _call_and_store(generation: Generation, worker_id: str) -> str:
+    _release_connection()
     result = images_api.generate(request=GenerationParams.from_generation(generation))
 
     problems: list[str] = []

@@ -9,12 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
+from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from gallery.models import Generation, Image
 from gallery.services import generations
 from gallery.services.generations import GenerationParams
 from tests.fake_images_api import FAKE_API_KEY, Reply
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -288,3 +292,68 @@ def test_the_queue_and_the_call_share_one_backoff(settings):
     assert 7.5 <= delays[1] <= 10
     assert 15 <= delays[2] <= 20
     assert 45 <= delays[3] <= 60
+
+
+def test_the_sweep_settles_the_task_row_of_a_generation_whose_worker_died(
+    user, fake_images_api, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = create(user)
+    task_row = DBTaskResult.objects.get()
+    task_row.claim("dead-worker-process")
+    # The task's run took the generation, then its worker died (no set_successful, no finish).
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Generation.Status.RUNNING,
+        lease_owner=f"task-{task_row.id}",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert generations.requeue_stale_generations() == 1
+
+    task_row.refresh_from_db()
+    assert task_row.status == TaskResultStatus.FAILED
+    assert task_row.exception_class_path == "gallery.tasks.WorkerLost"
+    assert f"generation {generation.pk}" in task_row.traceback
+    assert task_row.finished_at is not None
+    # The generation has a new task, ready to run.
+    assert DBTaskResult.objects.ready().count() == 1
+
+
+def test_a_queued_generation_s_lost_task_is_replaced_without_touching_other_rows(
+    user, fake_images_api, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = create(user)
+    Generation.objects.filter(pk=generation.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert generations.requeue_stale_generations() == 1
+    assert sorted(DBTaskResult.objects.values_list("status", flat=True)) == ["READY", "READY"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lease_renewal_survives_a_database_error(user, settings, monkeypatch):
+    # The renewer is its own thread with its own connection: the rows must be committed.
+    settings.GENERATION_LEASE_SECONDS = 1
+    generation = create(user)
+    first_lease = timezone.now() + timedelta(seconds=1)
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Generation.Status.RUNNING, lease_owner="w1", lease_expires_at=first_lease
+    )
+    real_renew = generations.renew_leases
+    calls = []
+
+    def renew_failing_once(*, held):
+        calls.append(dict(held))
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return real_renew(held=held)
+
+    monkeypatch.setattr(generations, "renew_leases", renew_failing_once)
+    with generations.held_lease(generation_id=generation.pk, worker_id="w1"):
+        wait_until(lambda: len(calls) >= 2, timeout=10, message="renewal stopped after an error")
+    generation.refresh_from_db()
+    assert generation.lease_expires_at > first_lease
+    assert calls[0] == {generation.pk: "w1"}
