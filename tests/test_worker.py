@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 
 from django.tasks import TaskResultStatus
@@ -107,3 +108,25 @@ def test_a_call_longer_than_the_lease_keeps_its_lease(user, workers, settings, f
     assert generation.status == Generation.Status.SUCCEEDED
     assert generation.attempts == 1
     assert len(fake_images_api.generation_requests) == 1
+
+
+def test_a_provider_s_cap_holds_across_worker_processes(user, workers, fake_images_api, tmp_path):
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(
+        json.dumps(
+            {
+                "providers": [{"name": "default", "max_in_flight": 2}],
+                "models": [{"id": "grok-3-image"}],
+            }
+        )
+    )
+    workers.env["IMAGES_API_MODELS_FILE"] = str(catalog_file)
+    workers.start("left", "--concurrency=5")
+    workers.start("right", "--concurrency=5")
+    batch = [create(user, f"fox {number} [fault:slow=1]", n=1) for number in range(6)]
+
+    for generation in batch:
+        wait_until(lambda g=generation: finished(g), timeout=60, message=workers.logs())
+
+    assert {g.status for g in Generation.objects.all()} == {Generation.Status.SUCCEEDED}
+    assert fake_images_api.max_in_flight() == 2, fake_images_api.generation_intervals

@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from gallery.management.commands.bench_throughput import database_url
 from tests.fake_images_api import FAKE_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,13 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_database_url() -> str:
     """A DATABASE_URL naming the database this test run really uses."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    user = quote(db["USER"] or "")
-    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
+    return database_url(connection.settings_dict)
 
 
 class Workers:

@@ -13,14 +13,16 @@ harmless, because a task that cannot claim its generation does nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import random
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -189,16 +191,72 @@ def requeue_stale_generations() -> int:
     return requeued
 
 
+class ProviderBusy(Exception):
+    """The generation's provider has max_in_flight calls in flight already: claim it later."""
+
+
+def _calls(spec: catalog.ModelSpec, n: int) -> int:
+    return -(-n // spec.max_n_per_request)  # a request per max_n_per_request images
+
+
+def _provider_lock_key(provider_id: str) -> int:
+    digest = hashlib.blake2b(f"atelier-provider:{provider_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _provider_has_room(*, model: str, n: int, now: datetime) -> bool:
+    """Whether this generation's calls fit under its provider's max_in_flight, counting what
+    every worker is running. Called inside the claim's transaction."""
+    try:
+        spec = catalog.get_model(model)
+    except catalog.UnknownModel:
+        return True  # the run fails it with a message
+    provider = catalog.provider_for(spec)
+    if spec.demo or not provider.max_in_flight:
+        return True
+    models = {
+        model_spec.id: model_spec
+        for model_spec in catalog.all_models()
+        if model_spec.provider == provider.name and not model_spec.demo
+    }
+    if connection.vendor == "postgresql":
+        # Claims for one provider take turns, so two cannot both take its last free place.
+        # (On SQLite the claim's IMMEDIATE transaction already holds the one write lock.)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_provider_lock_key(provider.name)])
+    running = Generation.objects.filter(
+        status=Generation.Status.RUNNING, model__in=list(models), lease_expires_at__gt=now
+    ).values_list("model", "n")
+    busy = sum(_calls(models[running_model], count) for running_model, count in running)
+    # Alone, a generation runs even when it needs more calls than the cap (it could never run).
+    return busy == 0 or busy + _calls(spec, n) <= provider.max_in_flight
+
+
 def claim_generation(*, generation_id: int, worker_id: str) -> Generation | None:
-    """Take the generation for this worker, or return None when it is not ours to run."""
+    """Take the generation for this worker, or return None when it is not ours to run.
+
+    Raises ProviderBusy when its provider has no room for its calls now.
+    """
     now = timezone.now()
     lease = timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
-    claimed = Generation.objects.filter(pk=generation_id, status=Generation.Status.QUEUED).update(
-        status=Generation.Status.RUNNING,
-        lease_owner=worker_id,
-        lease_expires_at=now + lease,
-        attempts=F("attempts") + 1,
-    )
+    with transaction.atomic():
+        queued = (
+            Generation.objects.filter(pk=generation_id, status=Generation.Status.QUEUED)
+            .values_list("model", "n")
+            .first()
+        )
+        if queued is None:
+            return None
+        if not _provider_has_room(model=queued[0], n=queued[1], now=now):
+            raise ProviderBusy(queued[0])
+        claimed = Generation.objects.filter(
+            pk=generation_id, status=Generation.Status.QUEUED
+        ).update(
+            status=Generation.Status.RUNNING,
+            lease_owner=worker_id,
+            lease_expires_at=now + lease,
+            attempts=F("attempts") + 1,
+        )
     if not claimed:
         return None
     generation = Generation.objects.select_related("owner").get(pk=generation_id)
@@ -281,10 +339,22 @@ def held_lease(*, generation_id: int, worker_id: str) -> Iterator[None]:
         lease_renewer.release(generation_id=generation_id)
 
 
+def _claim_when_provider_has_room(*, generation_id: int, worker_id: str) -> Generation | None:
+    """Claim the generation, waiting (with no connection held) while its provider is full."""
+    pause = 0.1
+    while True:
+        try:
+            return claim_generation(generation_id=generation_id, worker_id=worker_id)
+        except ProviderBusy:
+            _release_connection()
+            time.sleep(pause + random.uniform(0, pause))  # noqa: S311 - jitter, not security
+            pause = min(1.0, pause * 2)
+
+
 def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
     """Run one generation to its end state; returns the status it ended in (for the task log)."""
     worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
-    generation = claim_generation(generation_id=generation_id, worker_id=worker_id)
+    generation = _claim_when_provider_has_room(generation_id=generation_id, worker_id=worker_id)
     if generation is None:
         return "skipped"
     if generation.attempts > settings.GENERATION_MAX_ATTEMPTS:

@@ -352,6 +352,8 @@ def test_lease_renewal_survives_a_database_error(user, settings, monkeypatch):
         return real_renew(held=held)
 
     monkeypatch.setattr(generations, "renew_leases", renew_failing_once)
+    # A renewer of its own: the process's one may be asleep for an earlier test's 60 s lease.
+    monkeypatch.setattr(generations, "lease_renewer", generations.LeaseRenewer())
     with generations.held_lease(generation_id=generation.pk, worker_id="w1"):
         wait_until(lambda: len(calls) >= 2, timeout=10, message="renewal stopped after an error")
     generation.refresh_from_db()

@@ -655,6 +655,10 @@ def bench_database(*, name: str, keep: bool, log: Callable[[str], None]) -> Iter
     # The search index comes from a migration: the bench database is always migrated.
     db.settings_dict["TEST"] = {**original_test, "NAME": bench_name, "MIGRATE": True}
     db.close()
+    # A PostgreSQL pool keeps connections to the database it was made for: drop it here and
+    # when switching back, so each side makes its own.
+    close_pool = getattr(db, "close_pool", lambda: None)
+    close_pool()
     created = False
     try:
         db.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -668,6 +672,7 @@ def bench_database(*, name: str, keep: bool, log: Callable[[str], None]) -> Iter
             db.close()
             settings.DATABASES[alias]["NAME"] = original_name
             db.settings_dict["NAME"] = original_name
+        close_pool()
         if temporary_directory and not keep:
             shutil.rmtree(temporary_directory, ignore_errors=True)
         if keep and created:
