@@ -26,6 +26,7 @@ from gallery.services.images_api.errors import (
     UnavailableError,
 )
 from gallery.services.images_api.responses import (
+    Answer,
     CallOutcome,
     GenerationResult,
     Item,
@@ -79,20 +80,19 @@ def generations_url(provider: catalog.Provider | None = None) -> str:
     return api_base_url(provider.resolved_base_url()) + GENERATIONS_PATH
 
 
-def _read_capped(response: httpx.Response, *, cap: int) -> bytes:
+def _read_capped(response: httpx.Response, *, cap: int) -> bytearray:
     """The whole body of a streamed response, refused past `cap` bytes while reading: a relay
-    that sends gigabytes never has them in memory."""
+    that sends gigabytes never has them in memory. One growing buffer, not a list of chunks
+    joined at the end (which holds the body twice)."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise _oversized(int(declared), cap)
-    chunks: list[bytes] = []
-    received = 0
+    body = bytearray()
     for chunk in response.iter_bytes():
-        received += len(chunk)
-        if received > cap:
-            raise _oversized(received, cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if len(body) + len(chunk) > cap:
+            raise _oversized(len(body) + len(chunk), cap)
+        body += chunk
+    return body
 
 
 def _oversized(size: int, cap: int) -> BadResponseError:
@@ -125,14 +125,13 @@ def call_generation(*, body: dict[str, Any], key: str, url: str) -> CallOutcome:
             request = client.build_request("POST", url, json=body, headers=headers, timeout=timeout)
             streamed = client.send(request, stream=True)
             try:
-                content = _read_capped(streamed, cap=cap)
+                answer = Answer(
+                    status=streamed.status_code,
+                    headers=streamed.headers,
+                    body=_read_capped(streamed, cap=cap),
+                )
             finally:
                 streamed.close()
-            # The same answer with its body read, for the readers below.
-            response = httpx.Response(
-                streamed.status_code, headers=streamed.headers, content=content, request=request
-            )
-            del content
         except ImagesAPIError as exc:
             error: ImagesAPIError = exc
         except httpx.ReadTimeout as exc:
@@ -167,17 +166,17 @@ def call_generation(*, body: dict[str, Any], key: str, url: str) -> CallOutcome:
                 detail=f"{type(exc).__name__}: {exc}",
             )
         else:
-            should_retry_header = response.headers.get("x-should-retry", "").strip().lower()
-            if response.is_success:
+            should_retry_header = answer.headers.get("x-should-retry", "").strip().lower()
+            if 200 <= answer.status < 300:
                 try:
-                    outcome = read_success(response, requested=int(body["n"]))
+                    outcome = read_success(answer, requested=int(body["n"]))
                 except ImagesAPIError as exc:
                     error = exc
                 else:
                     return replace(outcome, retries=retries)
             else:
-                error = error_for_response(response)
-            del response
+                error = error_for_response(answer)
+            del answer
 
         delay: float | None = None
         if error.retriable and retries < max_retries and should_retry_header != "false":

@@ -121,7 +121,7 @@ def request_id_from(headers: httpx.Headers, message: str = "", payload: Any = No
     return ""
 
 
-def json_or_none(content: bytes) -> Any:
+def json_or_none(content: bytes | bytearray | str) -> Any:
     try:
         return json.loads(content)
     except ValueError:
@@ -265,17 +265,40 @@ _POLICY_WORDS = ("safety system", "content policy", "违规", "敏感", "不安�
 _QUOTA_WORDS = ("exceeded your current quota", "额度不足", "余额不足", "insufficient balance")
 
 
-def error_for_response(response: httpx.Response, *, as_status: int = 0) -> ImagesAPIError:
-    """The typed error for a non-2xx answer; `as_status` classifies a 2xx that carries only
-    an error as if it had that status."""
-    status = as_status or response.status_code
-    payload = json_or_none(response.content)
+@dataclass
+class Answer:
+    """An HTTP answer with its body read (within the response cap). `read_success` consumes
+    the body: it lets the bytes go as soon as they are text, and the text once parsed."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytearray
+
+
+def error_for_response(answer: Answer, *, as_status: int = 0) -> ImagesAPIError:
+    """The typed error for a non-2xx answer."""
+    head = bytes(answer.body[:2000])
+    return error_for(
+        status_code=answer.status,
+        headers=answer.headers,
+        payload=json_or_none(answer.body),
+        head=head,
+        as_status=as_status,
+    )
+
+
+def error_for(
+    *, status_code: int, headers: httpx.Headers, payload: Any, head: bytes, as_status: int = 0
+) -> ImagesAPIError:
+    """The typed error an answer stands for, from its parsed payload and the first bytes of its
+    body; `as_status` classifies a 2xx that carries only an error as if it had that status."""
+    status = as_status or status_code
     message, code, error_type = error_fields(payload)
-    request_id = request_id_from(response.headers, message, payload)
+    request_id = request_id_from(headers, message, payload)
     shown = redact(message)[:500]
-    detail = message or describe_body(response.content)
+    detail = message or describe_body(head)
     common = {
-        "status": response.status_code,
+        "status": status_code,
         "request_id": request_id,
         "detail": detail,
         "code": code,
@@ -292,7 +315,7 @@ def error_for_response(response: httpx.Response, *, as_status: int = 0) -> Image
     if status == 401 or status == 403:
         return AuthError(**common)
     if status == 429:
-        retry_after = retry_after_seconds(response.headers)
+        retry_after = retry_after_seconds(headers)
         if retry_after is not None and retry_after >= 1:
             wait = f"Try again in about {retry_after:.0f} seconds."
         else:
@@ -305,7 +328,7 @@ def error_for_response(response: httpx.Response, *, as_status: int = 0) -> Image
     if status in (408, 409) or status >= 500:
         return UnavailableError(
             f"The image service is unavailable right now (HTTP {status}). Try again shortly.",
-            retry_after=retry_after_seconds(response.headers),
+            retry_after=retry_after_seconds(headers),
             **common,
         )
     if 400 <= status < 500:
@@ -325,7 +348,7 @@ def error_for_response(response: httpx.Response, *, as_status: int = 0) -> Image
         return BadResponseError(
             "The image service address redirects elsewhere; the operator should check "
             "IMAGES_API_BASE_URL.",
-            **(common | {"detail": f"redirect to {response.headers.get('location', '?')}"}),
+            **(common | {"detail": f"redirect to {headers.get('location', '?')}"}),
         )
     return BadResponseError(**common)
 
@@ -346,14 +369,20 @@ class CallOutcome:
     request_id: str
 
 
-def read_success(response: httpx.Response, *, requested: int) -> CallOutcome:
-    content = response.content
-    payload = json_or_none(content)
-    request_id = request_id_from(response.headers, payload=payload)
-    common = {"status": response.status_code, "request_id": request_id}
+def read_success(answer: Answer, *, requested: int) -> CallOutcome:
+    """The items of a 2xx answer, consuming its body. At the response cap the bytes, their text
+    and the parsed payload would be three copies at once: the bytes go once they are text, the
+    text once parsed, and each item's base64 once decoded (by the caller)."""
+    head = bytes(answer.body[:2000])
+    text = answer.body.decode("utf-8", "replace")
+    answer.body.clear()
+    payload = json_or_none(text)
+    del text
+    request_id = request_id_from(answer.headers, payload=payload)
+    common = {"status": answer.status, "request_id": request_id}
     if payload is None:
-        described = describe_body(content)
-        if _says_unavailable(content[:2000].decode("utf-8", "replace")):
+        described = describe_body(head)
+        if _says_unavailable(head.decode("utf-8", "replace")):
             raise _unavailable_in_200(detail=described, **common)
         kind = "an HTML page" if described.startswith("an HTML page") else "broken JSON"
         raise BadResponseError(
@@ -365,7 +394,13 @@ def read_success(response: httpx.Response, *, requested: int) -> CallOutcome:
         # Relays wrap errors in a 200. A refusal (content policy) or an empty account is read
         # like the 4xx it stands for; anything else is the relay having no way to the model
         # (无可用渠道) and is retried like a 503.
-        error = error_for_response(response, as_status=400)
+        error = error_for(
+            status_code=answer.status,
+            headers=answer.headers,
+            payload=payload,
+            head=head,
+            as_status=400,
+        )
         if isinstance(error, QuotaError | AuthError) or (
             isinstance(error, RejectedError) and error.content_policy
         ):
