@@ -195,10 +195,6 @@ class ProviderBusy(Exception):
     """The generation's provider has max_in_flight calls in flight already: claim it later."""
 
 
-def _calls(spec: catalog.ModelSpec, n: int) -> int:
-    return -(-n // spec.max_n_per_request)  # a request per max_n_per_request images
-
-
 def _provider_lock_key(provider_id: str) -> int:
     digest = hashlib.blake2b(f"atelier-provider:{provider_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
@@ -227,9 +223,11 @@ def _provider_has_room(*, model: str, n: int, now: datetime) -> bool:
     running = Generation.objects.filter(
         status=Generation.Status.RUNNING, model__in=list(models), lease_expires_at__gt=now
     ).values_list("model", "n")
-    busy = sum(_calls(models[running_model], count) for running_model, count in running)
+    busy = sum(
+        images_api.call_count(models[running_model], count) for running_model, count in running
+    )
     # Alone, a generation runs even when it needs more calls than the cap (it could never run).
-    return busy == 0 or busy + _calls(spec, n) <= provider.max_in_flight
+    return busy == 0 or busy + images_api.call_count(spec, n) <= provider.max_in_flight
 
 
 def claim_generation(*, generation_id: int, worker_id: str) -> Generation | None:
