@@ -23,7 +23,8 @@ API faults:
     in "detail"), 400-problem (problem+json with validation[]), fewer (n-1 images)
 Answer quirks: b64-space ("b64_json " keys), b64-datauri (data: prefix, wrapped lines),
     bad-b64 (image 0 undecodable), no-image (image 0 has neither url nor b64_json),
-    b64-and-url (with response_format b64_json: every item has both, image 0's base64 broken)
+    b64-and-url (with response_format b64_json: every item has both, image 0's base64 broken),
+    b64-junk-and-url (the same, image 0's base64 decoding to bytes that are not an image)
 Download faults (image 0 only, the others download fine):
     expired (404), huge (a declared length past any cap), huge-chunked (no length),
     not-image, jpeg-as-png, flaky-download (500 once, then the image), slow-download=SECONDS,
@@ -347,10 +348,13 @@ class FakeImagesAPI:
                     item = {"b64_json": f"data:image/png;base64,{wrapped}"}
                 elif name_here == "bad-b64":
                     item = {"b64_json": "%%% this is not base64 %%%"}
-                elif name == "b64-and-url":
-                    # Both forms: image 0's base64 is broken, its url works.
-                    if index == 0:
+                elif name in ("b64-and-url", "b64-junk-and-url"):
+                    # Both forms: image 0's base64 is broken (or decodes to what is not an
+                    # image), its url works.
+                    if index == 0 and name == "b64-and-url":
                         item = {"b64_json": "%%% this is not base64 %%%"}
+                    elif index == 0:
+                        item = {"b64_json": base64.b64encode(NOT_AN_IMAGE).decode()}
                     item["url"] = self.base_url + image_path
             else:
                 item = {"url": self.base_url + _download_path(name_here, fault, image_path)}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -32,3 +34,15 @@ def other_user(db, password):
 def user_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def models_file(tmp_path, settings):
+    """Write a catalog file and point IMAGES_API_MODELS_FILE at it."""
+    path = tmp_path / "models.json"
+
+    def write(document) -> None:
+        path.write_text(json.dumps(document), encoding="utf-8")
+        settings.IMAGES_API_MODELS_FILE = str(path)
+
+    return write

@@ -413,12 +413,7 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
             generation.refresh_from_db(fields=["status"])
             return str(generation.status)
         try:
-            imaging.store_image(
-                generation=generation,
-                index=result_image.index,
-                data=result_image.data,
-                revised_prompt=result_image.revised_prompt,
-            )
+            _store_result_image(generation, result_image)
         except imaging.InvalidImageError as error:
             problems.append(str(error))  # "Image 3 could not be read: …"
             continue
@@ -448,6 +443,32 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
         api_ms=result.api_ms,
         download_ms=result.download_ms,
     )
+
+
+def _store_result_image(generation: Generation, result_image: images_api.ResultImage) -> None:
+    """Store one image. An item that carried both forms whose base64 is not an image gets its
+    url's bytes instead; if those fail too, the base64's error stands."""
+    assert result_image.data is not None
+    try:
+        imaging.store_image(
+            generation=generation,
+            index=result_image.index,
+            data=result_image.data,
+            revised_prompt=result_image.revised_prompt,
+        )
+    except imaging.InvalidImageError as error:
+        if not result_image.fallback_url:
+            raise
+        try:
+            data, _content_type, _retries = images_api.download_image(url=result_image.fallback_url)
+        except images_api.DownloadError:
+            raise error from None
+        imaging.store_image(
+            generation=generation,
+            index=result_image.index,
+            data=data,
+            revised_prompt=result_image.revised_prompt,
+        )
 
 
 def _still_ours(generation: Generation, worker_id: str) -> bool:

@@ -9,18 +9,6 @@ from gallery.services import catalog
 from gallery.services.catalog import ModelSpec, UnknownModel
 
 
-@pytest.fixture
-def models_file(tmp_path, settings):
-    """Write a catalog file and point IMAGES_API_MODELS_FILE at it."""
-    path = tmp_path / "models.json"
-
-    def write(document) -> None:
-        path.write_text(json.dumps(document), encoding="utf-8")
-        settings.IMAGES_API_MODELS_FILE = str(path)
-
-    return write
-
-
 def test_the_built_in_catalog():
     assert [spec.id for spec in catalog.all_models()] == [
         "grok-3-image",

@@ -359,3 +359,25 @@ def test_lease_renewal_survives_a_database_error(user, settings, monkeypatch):
     generation.refresh_from_db()
     assert generation.lease_expires_at > first_lease
     assert calls[0] == {generation.pk: "w1"}
+
+
+def test_an_item_whose_base64_is_not_an_image_is_stored_from_its_url(user, fake_images_api):
+    generation = run(
+        create(user, prompt="a fox [fault:b64-junk-and-url]", n=2, response_format="b64_json")
+    )
+
+    assert generation.status == Generation.Status.SUCCEEDED
+    assert generation.images.count() == 2
+    # Only image 0's url was fetched: image 1's base64 was an image.
+    [download] = fake_images_api.downloads("/images/")
+    assert download.path.split("/")[-1].split("-")[1] == "0"
+
+
+def test_a_relay_that_rejects_response_format_is_sent_none(user, fake_images_api, models_file):
+    models_file([{"id": "grok-3-image", "send_response_format": False}])
+    generation = run(create(user, n=2, response_format="b64_json"))
+
+    assert generation.status == Generation.Status.SUCCEEDED
+    [call] = fake_images_api.generation_requests
+    assert "response_format" not in call.json
+    assert "response_format" not in generation.request_body

@@ -258,7 +258,7 @@ def _decode_item(index: int, item: Item) -> ResultImage:
             data=data,
             revised_prompt=item.revised_prompt,
             content_type=content_type,
-            source_url=url,
+            fallback_url=url,
         )
     if url:
         return ResultImage(index=index, source_url=url, revised_prompt=item.revised_prompt)

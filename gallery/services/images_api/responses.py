@@ -66,6 +66,9 @@ class ResultImage:
     error: ImagesAPIError | None = None
     # From the download's Content-Type or a data: URI; informative only, never trusted.
     content_type: str = ""
+    # The item's url when its image came from its base64: the other form to fetch, should
+    # those bytes turn out not to be an image.
+    fallback_url: str = ""
 
     def __repr__(self) -> str:
         # Image bytes (and their base64) stay out of logs and tracebacks.

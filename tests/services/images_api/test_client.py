@@ -433,8 +433,10 @@ def test_a_broken_b64_falls_back_to_the_items_url(fake_images_api):
     assert first.error is None
     assert first.data.startswith(PNG_SIGNATURE)
     assert len(fake_images_api.downloads("/images/")) == 1
-    # The second item's base64 was fine: its url was never fetched.
+    # The second item's base64 was fine: its url was never fetched, only kept as a fallback.
     assert second.data.startswith(PNG_SIGNATURE)
+    assert second.source_url == ""
+    assert second.fallback_url.startswith(fake_images_api.base_url + "/images/")
     assert fake_images_api.downloads("/images/")[0].path == first.source_url.removeprefix(
         fake_images_api.base_url
     )
