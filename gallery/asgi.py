@@ -8,3 +8,8 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gallery.settings")
 application = get_asgi_application()
+
+# Refuse to serve without collected static files (a clear message, not a 500 on every page).
+from gallery.ops.checks import require_collected_static  # noqa: E402
+
+require_collected_static()

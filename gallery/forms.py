@@ -6,8 +6,11 @@ from dataclasses import asdict
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
 
 from gallery.models import Generation
+from gallery.ops import usernames
 from gallery.services import catalog
 from gallery.services.catalog import ModelSpec
 from gallery.services.generations import GenerationParams, new_idempotency_key
@@ -131,3 +134,20 @@ def initial_from_generation(generation: Generation | None) -> dict[str, Any]:
     initial = asdict(GenerationParams.from_generation(generation))
     del initial["prompt"]
     return {key: value for key, value in initial.items() if value not in ("", None)}
+
+
+class SignupForm(UserCreationForm):
+    """Django's sign-up form, refusing names that look like an existing one."""
+
+    def clean_username(self) -> str | None:
+        username = super().clean_username()  # None when taken (the error is already added)
+        if not username:
+            return username
+        users = get_user_model().objects
+
+        def taken(name: str) -> bool:
+            return users.filter(username__iexact=name).exists()
+
+        if problem := usernames.lookalike_problem(username, taken=taken):
+            raise forms.ValidationError(problem, code="lookalike")
+        return username

@@ -217,6 +217,8 @@ class Generation(models.Model):
                 name="generation_pending_lease",
                 condition=Q(status__in=["queued", "running"]),
             ),
+            # /metrics reads what finished in the last hour.
+            models.Index(fields=["finished_at"], name="generation_finished"),
         ]
 
     def __str__(self) -> str:
@@ -300,6 +302,11 @@ class Image(models.Model):
                 name="image_owner_live_created",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # Emptying the trash and the orphan sweep ask "does any row still name this file?"
+            # (content-hashed names are shared by rows holding the same bytes).
+            models.Index(fields=["original"], name="image_original_name"),
+            models.Index(fields=["thumbnail_small"], name="image_thumbnail_small_name"),
+            models.Index(fields=["thumbnail_large"], name="image_thumbnail_large_name"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from gallery.ops import views as ops_views
 from gallery.views import accounts, gallery, generations, images, library, media
 
 gallery_patterns = [
@@ -47,5 +48,10 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("admin/", admin.site.urls),
+    # Operator URLs, outside the login (see README, "Operating").
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
     path("", include((gallery_patterns, "gallery"))),
 ]
+
+handler500 = "gallery.ops.views.server_error"

@@ -65,6 +65,24 @@ THUMBNAILS_PER_PROMPT = 6
 _TRUE = frozenset({"1", "true", "on", "yes"})
 
 
+OUT_OF_RANGE_DATES = (
+    "Dates must fall between the years 1 and 9999 where you are; that date was left out."
+)
+
+
+def searchable_days(date_from: dt.date | None, date_to: dt.date | None) -> dict[str, Any]:
+    """The days as GridFilters fields, or none and why, when their bounds in the current time
+    zone fall outside what a datetime holds (9999-12-31 has no next day; 0001-01-01 east of
+    UTC starts in the year 0)."""
+    try:
+        for bound in local_day_bounds(date_from, date_to):
+            if bound is not None:
+                bound.astimezone(dt.UTC)
+    except OverflowError:
+        return {"date_error": OUT_OF_RANGE_DATES}
+    return {"date_from": date_from, "date_to": date_to}
+
+
 @dataclass(frozen=True)
 class GridFilters:
     """What the user narrowed a grid to, read from the query string (all optional)."""
@@ -77,6 +95,8 @@ class GridFilters:
     favorites: bool = False
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    # Why a date the user gave was set aside (shown beside the grid); not part of the URL.
+    date_error: str = field(default="", metadata={"in_query": False})
 
     @classmethod
     def from_query(cls, querydict: Mapping[str, Any]) -> GridFilters:
@@ -111,8 +131,7 @@ class GridFilters:
             ),
             status=status if status in Generation.Status.values else "",
             favorites=text("favorites", 8).lower() in _TRUE,
-            date_from=day("date_from"),
-            date_to=day("date_to"),
+            **searchable_days(day("date_from"), day("date_to")),
         )
 
     def as_query(self) -> dict[str, str]:
@@ -120,7 +139,7 @@ class GridFilters:
         query: dict[str, str] = {}
         for filter_field in fields(self):
             value = getattr(self, filter_field.name)
-            if value == filter_field.default:
+            if value == filter_field.default or not filter_field.metadata.get("in_query", True):
                 continue
             if isinstance(value, bool):
                 query[filter_field.name] = "1"

@@ -37,6 +37,18 @@ MANIFEST_FIELDS = [
 ]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), a DDE
+# call): manifest.csv prefixes such text cells with an apostrophe, which shows it as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """The value as a spreadsheet shows it and never runs it (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def provenance(image: Image) -> dict[str, Any]:
     """Every parameter of the image's generation, as stored in files and manifests."""
     generation = image.generation
@@ -132,7 +144,9 @@ def stream_zip(selected: Iterable[Image]) -> Iterator[bytes]:
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
-        writer.writerows(manifest)
+        writer.writerows(
+            {key: spreadsheet_safe(value) for key, value in row.items()} for row in manifest
+        )
         archive.writestr(
             "manifest.csv", text.getvalue().encode("utf-8-sig"), compress_type=zipfile.ZIP_DEFLATED
         )

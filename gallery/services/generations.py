@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 import threading
 import time
 import uuid
@@ -517,8 +518,19 @@ def _handle_api_error(
         worker_id,
         status=Generation.Status.FAILED,
         error_kind=error.kind,
-        error_message=error.user_message,
+        error_message=gave_up_message(error, attempts=generation.attempts),
     )
+
+
+def gave_up_message(error: images_api.ImagesAPIError, *, attempts: int) -> str:
+    """The last word on a failed generation. An error worth retrying says "try again in about
+    2 seconds" to the next attempt; once Atelier stops trying, that would be a false promise."""
+    if not error.retriable:
+        return error.user_message
+    sentences = re.split(r"(?<=[.!?])\s+", error.user_message.strip())
+    kept = " ".join(s for s in sentences if not s.casefold().startswith("try again"))
+    tries = f"{attempts} times" if attempts != 1 else "once"
+    return f"{kept} Atelier tried {tries}, then stopped. Press Retry to try again later."
 
 
 def _finish(generation: Generation, worker_id: str, *, status: str, **fields: Any) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from django import template
 from django.utils import timezone
@@ -58,3 +59,14 @@ def undo_url(tags: str) -> str:
 @register.filter
 def max_upstream_posts(generation: Generation) -> int:
     return generations.max_upstream_posts(model=generation.model, n=generation.n)
+
+
+@register.filter
+def humanize_duration(duration: timedelta) -> str:
+    """A cool-off as people say it: "15 minutes", "1 hour", "90 seconds"."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"

@@ -1,14 +1,20 @@
-"""Sign up: Django's own auth, with our templates. Log in/out and password change are Django's."""
+"""Sign up: Django's own auth, with our templates. Log in/out and password change are Django's
+(failed logins are throttled by django-axes, see settings.AXES_*)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
+
+from gallery.forms import SignupForm
+from gallery.ops import throttle
 
 
 @login_not_required
@@ -16,8 +22,17 @@ from django.views.decorators.debug import sensitive_post_parameters
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("gallery:index")
-    form = UserCreationForm(request.POST or None)
+    form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not throttle.allow(
+            key=f"signup:{throttle.client_ip(request)}",
+            limit=settings.SIGNUP_RATE_LIMIT,
+            window=timedelta(hours=1),
+        ):
+            form.add_error(
+                None, "Too many accounts were created from your address. Try again in an hour."
+            )
+            return render(request, "registration/signup.html", {"form": form}, status=429)
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to Atelier, {user.get_username()}.")

@@ -17,7 +17,7 @@ from gallery.models import Generation, Image
 from gallery.services import downloads, generations, trash
 from gallery.views.access import owned
 from gallery.views.htmx import HtmxHttpRequest
-from gallery.views.media import CONTENT_TYPES
+from gallery.views.media import CONTENT_TYPES, missing_file
 
 MAX_ZIP_IMAGES = 500
 
@@ -102,8 +102,12 @@ def _safe(request: HtmxHttpRequest, url: str | None) -> bool:
 @require_GET
 def image_download(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     image = user_image(request, pk)
+    try:
+        data = downloads.original_with_provenance(image)
+    except FileNotFoundError as error:
+        raise missing_file(image.original, error) from error
     response = HttpResponse(
-        downloads.original_with_provenance(image),
+        data,
         content_type=CONTENT_TYPES.get(image.format, "application/octet-stream"),
     )
     response["Content-Disposition"] = content_disposition_header(

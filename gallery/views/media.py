@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -25,6 +26,15 @@ EXTENSION_CONTENT_TYPES = {
 }
 ONE_YEAR = 60 * 60 * 24 * 365
 
+logger = logging.getLogger(__name__)
+
+
+def missing_file(field_file, error: Exception) -> Http404:
+    """A row whose file is gone (lost storage, a failed copy): the user gets a 404, the operator
+    an error in the log naming the file."""
+    logger.error("Image file %s is missing from storage: %s", field_file.name, error)
+    return Http404("The image file is missing.")
+
 
 def file_response(field_file, *, content_type: str, filename: str | None = None) -> HttpResponse:
     if settings.MEDIA_ACCEL_REDIRECT_PREFIX:
@@ -35,7 +45,7 @@ def file_response(field_file, *, content_type: str, filename: str | None = None)
         try:
             response = FileResponse(field_file.open("rb"), content_type=content_type)
         except FileNotFoundError as error:
-            raise Http404("The image file is missing.") from error
+            raise missing_file(field_file, error) from error
     if filename:
         response["Content-Disposition"] = content_disposition_header(False, filename)
     return response

@@ -99,3 +99,10 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Select and copy the prompt";
   }
 });
+
+// A form with data-confirm asks before it is sent (the Content-Security-Policy forbids inline
+// onsubmit handlers). Without JavaScript the form is sent as it is.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});

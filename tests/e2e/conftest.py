@@ -39,6 +39,16 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def page(page, live_server):
+    """A page on the live server that fails its test if the Content-Security-Policy refused
+    anything (an inline handler, an injected <style>, an eval): the app must work under it."""
     page.set_default_timeout(10_000)
     page.base_url = live_server.url
-    return page
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield page
+    assert not refused, f"The Content-Security-Policy refused: {refused}"

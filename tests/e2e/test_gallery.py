@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from gallery.models import Generation, Image
@@ -139,3 +140,20 @@ def test_remix_edits_the_prompt_and_links_the_new_generation(signed_in: Page, us
     expect(card).to_contain_text("a fox in the snow, at night")
     child = Generation.objects.get(prompt="a fox in the snow, at night")
     assert child.parent_id == image.generation_id
+
+
+def test_emptying_the_trash_asks_first(signed_in: Page, user):
+    (image,) = add_images(user, ["a fox for the trash"])
+    Image.objects.filter(pk=image.pk).update(deleted_at=timezone.now())
+    page = signed_in
+    page.goto(page.base_url + "/trash/")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Empty trash").click()
+    expect(page.locator(".grid figure.tile")).to_have_count(1)
+    assert Image.objects.filter(pk=image.pk).exists()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Empty trash").click()
+    expect(page.get_by_role("heading", name="The trash is empty")).to_be_visible()
+    assert not Image.objects.filter(pk=image.pk).exists()

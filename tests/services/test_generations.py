@@ -159,6 +159,18 @@ def test_retries_stop_at_the_attempt_budget(user, fake_images_api, settings):
     assert generation.error_kind == "rate_limited"
 
 
+def test_giving_up_after_rate_limits_promises_no_wait(user, fake_images_api, settings):
+    settings.GENERATION_MAX_ATTEMPTS = 1
+    settings.IMAGES_API_MAX_RETRIES = 0
+    generation = run(create(user, prompt="a fox [fault:429]"))  # Retry-After: 1
+    assert generation.status == Generation.Status.FAILED
+    assert "try again in" not in generation.error_message.casefold()
+    assert generation.error_message == (
+        "The image service is busy with too many requests. Atelier tried once, then stopped. "
+        "Press Retry to try again later."
+    )
+
+
 def test_a_generation_taken_over_meanwhile_keeps_nothing_of_the_old_run(
     user, fake_images_api, monkeypatch
 ):

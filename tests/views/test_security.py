@@ -124,3 +124,31 @@ def test_the_remix_parent_must_be_the_user_s(client, other_user, owned_objects):
     assert response.status_code == 404
     page = client.get(reverse("gallery:index"), {"remix": owned_objects["generation"].pk})
     assert "mine</textarea>" not in page.content.decode()
+
+
+# Operator URLs outside the gallery, asked without logging in (a load balancer, Prometheus).
+# They show no user's data; /metrics answers only with ATELIER_METRICS_TOKEN.
+OPERATOR_ROUTES = {"healthz", "metrics"}
+
+
+def top_level_route_names() -> set[str]:
+    return {
+        pattern.name
+        for pattern in get_resolver().url_patterns
+        if isinstance(pattern, URLPattern) and pattern.name
+    }
+
+
+def test_operator_urls_are_listed_and_need_no_login_but_show_no_user_data(
+    client, settings, owned_objects
+):
+    accounts = {"signup", "login", "logout", "password_change", "password_change_done"}
+    assert top_level_route_names() == OPERATOR_ROUTES | accounts
+    settings.METRICS_TOKEN = "token"
+    for name in sorted(OPERATOR_ROUTES):
+        response = client.get(reverse(name), headers={"Authorization": "Bearer token"})
+        assert response.status_code in (200, 503), (name, response.status_code)
+        assert "mine" not in response.content.decode()
+        assert owned_objects["image"].original.name not in response.content.decode()
+    settings.METRICS_TOKEN = ""
+    assert client.get(reverse("metrics")).status_code == 404

@@ -9,7 +9,8 @@ whose run_after came.
 django-tasks-db leaves a task RUNNING forever when its worker dies. The Generation row is the
 source of truth: a running generation holds a lease it renews, and this worker sweeps for
 expired leases when it starts and then periodically, putting those generations back in the queue.
-Once an hour the same sweep empties what has been in the trash for 30 days.
+The same loop writes the worker's heartbeat, and once an hour one worker of all empties what
+has been in the trash for 30 days and removes orphaned files (gallery.ops.housekeeping).
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from argparse import ArgumentParser
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,10 +29,10 @@ from django_tasks_db.management.commands.db_worker import Command as DBWorkerCom
 from django_tasks_db.management.commands.db_worker import valid_max_tasks
 
 from gallery.concurrent_worker import ConcurrentWorker
-from gallery.services import generations, trash
+from gallery.ops import housekeeping
+from gallery.services import generations
 
 logger = logging.getLogger(__name__)
-TRASH_SWEEP_SECONDS = 60 * 60
 
 
 class Command(DBWorkerCommand):
@@ -57,7 +56,9 @@ class Command(DBWorkerCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         generations.requeue_stale_generations()
         stop = threading.Event()
-        sweeper = threading.Thread(target=self.sweep_forever, args=(stop,), daemon=True)
+        sweeper = threading.Thread(
+            target=self.sweep_forever, args=(stop, options["worker_id"]), daemon=True
+        )
         sweeper.start()
         try:
             self.run_worker(**options)
@@ -109,20 +110,18 @@ class Command(DBWorkerCommand):
             worker.configure_signals()
             worker.run()
 
-    def sweep_forever(self, stop: threading.Event) -> None:
+    def sweep_forever(self, stop: threading.Event, worker_id: str) -> None:
         interval = max(1.0, settings.GENERATION_LEASE_SECONDS / 2)
-        next_trash_sweep = time.monotonic()
         try:
-            while not stop.wait(interval):
+            while True:
                 close_old_connections()
                 try:
                     generations.requeue_stale_generations()
-                    if time.monotonic() >= next_trash_sweep:
-                        # What has been in the trash for 30 days goes for good, files included.
-                        trash.empty_trash(older_than=timedelta(days=trash.TRASH_DAYS))
-                        next_trash_sweep = time.monotonic() + TRASH_SWEEP_SECONDS
+                    housekeeping.sweep(worker_id=worker_id)
                 except Exception:
                     # The sweep must outlive a passing database error (e.g. SQLite busy).
                     logger.exception("Sweeping stale generations failed; will try again")
+                if stop.wait(interval):
+                    break
         finally:
             connection.close()

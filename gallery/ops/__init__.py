@@ -1,0 +1,1 @@
+"""What the operator needs beside the gallery: throttles, worker heartbeats, leases, health."""
