@@ -44,6 +44,7 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 
 test: lint
+	@if [ -z "$${SKIP_BROWSER:-}" ]; then bin/ensure-chromium; fi
 	@echo "== pytest on SQLite"
 	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 	@if $(PY) bin/db-answers "$(TEST_DATABASE_URL)"; then \

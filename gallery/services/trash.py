@@ -128,7 +128,10 @@ def remove_orphan_files(*, grace: timedelta = ORPHAN_GRACE) -> int:
 
 
 def _walk(storage: Storage, directory: str) -> Iterator[str]:
-    directories, files = storage.listdir(directory)
+    try:
+        directories, files = storage.listdir(directory)
+    except FileNotFoundError:
+        return  # nothing stored yet (a fresh MEDIA_ROOT)
     for filename in files:
         yield f"{directory}{filename}"
     for subdirectory in directories:

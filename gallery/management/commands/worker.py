@@ -59,7 +59,10 @@ class Command(DBWorkerCommand):
         sweeper = threading.Thread(
             target=self.sweep_forever, args=(stop, options["worker_id"]), daemon=True
         )
-        sweeper.start()
+        # With --reload (the default) this process only restarts a child that runs the tasks;
+        # the child sweeps and sends the heartbeat, so the heartbeat names the working process.
+        if not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+            sweeper.start()
         try:
             self.run_worker(**options)
         finally:
