@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.utils import timezone
 from gallery.ops.models import ThrottleHit
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address: REMOTE_ADDR, or behind DJANGO_TRUSTED_PROXY_COUNT proxies the
     address the outermost trusted proxy saw (the right-most entries of X-Forwarded-For are the
     proxies' own; anything left of them may be forged by the client)."""
@@ -23,9 +24,18 @@ def client_ip(request: HttpRequest) -> str:
             for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
             if part.strip()
         ]
-        if len(forwarded) >= proxies:
+        if len(forwarded) >= proxies and is_ip(forwarded[-proxies]):
             return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    # None when unknown (a request built in code): django-axes stores it as NULL.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def allow(*, key: str, limit: int, window: timedelta) -> bool:

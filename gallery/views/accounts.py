@@ -25,7 +25,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if not throttle.allow(
-            key=f"signup:{throttle.client_ip(request)}",
+            key=f"signup:{throttle.client_ip(request) or 'unknown'}",
             limit=settings.SIGNUP_RATE_LIMIT,
             window=timedelta(hours=1),
         ):

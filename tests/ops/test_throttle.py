@@ -34,3 +34,10 @@ def test_client_ip_trusts_only_the_configured_number_of_proxies(settings):
     assert throttle.client_ip(request) == "10.0.0.2"
     settings.TRUSTED_PROXY_COUNT = 1
     assert throttle.client_ip(request) == "203.0.113.7"  # not the forgeable 6.6.6.6
+
+
+def test_client_ip_ignores_a_forwarded_value_that_is_not_an_address(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="garbage")
+    assert throttle.client_ip(request) == "10.0.0.2"
+    assert throttle.client_ip(RequestFactory().get("/", REMOTE_ADDR="")) is None
