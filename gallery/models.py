@@ -1,4 +1,5 @@
-"""Atelier's data: a Generation (one request, every parameter) and its Images."""
+"""Atelier's data: a Workspace and its members, a Generation (one request, every parameter) and
+its Images. A workspace owns generations and images; a Membership gives a user a role in it."""
 
 from __future__ import annotations
 
@@ -33,11 +34,84 @@ def local_day_bounds(
 
 def original_upload_to(image: Image, filename: str) -> str:
     # Content-hashed names: the same bytes get the same name, and a name never changes meaning.
-    return f"u{image.owner_id}/originals/{filename}"
+    # Files stored before workspaces live under u<user id>/: their rows keep naming them.
+    return f"w{image.workspace_id}/originals/{filename}"
 
 
 def thumbnail_upload_to(image: Image, filename: str) -> str:
-    return f"u{image.owner_id}/thumbnails/{filename}"
+    return f"w{image.workspace_id}/thumbnails/{filename}"
+
+
+class Role(models.TextChoices):
+    """What a member may do grows with the role, in this order (see gallery.policy)."""
+
+    VIEWER = "viewer", "Viewer"
+    REVIEWER = "reviewer", "Reviewer"
+    EDITOR = "editor", "Editor"
+    ADMIN = "admin", "Admin"
+    OWNER = "owner", "Owner"
+
+    @property
+    def rank(self) -> int:
+        return ROLE_ORDER.index(self)
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= Role(other).rank
+
+
+ROLE_ORDER: tuple[Role, ...] = tuple(Role)
+
+
+class Workspace(models.Model):
+    """What owns generations, images (and boards): a person's own, or a team's."""
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Made at sign-up for one person; it cannot be deleted or left while that user exists.
+    is_personal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> MembershipQuerySet:
+        """The user's own memberships (the workspaces they may switch to)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+    def with_role_at_least(self, role: Role) -> MembershipQuerySet:
+        return self.filter(role__in=ROLE_ORDER[Role(role).rank :])
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role, default=Role.EDITOR)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workspace", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_once_per_user"),
+        ]
+        indexes = [models.Index(fields=["user", "workspace"], name="membership_user_workspace")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.workspace_id} as {self.role}"
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
 
 
 class SearchableQuerySet[M: models.Model](models.QuerySet[M]):
@@ -55,16 +129,19 @@ class SearchableQuerySet[M: models.Model](models.QuerySet[M]):
 
 
 class GridQuerySet[M: models.Model](SearchableQuerySet[M]):
-    """What the generation grid and the image grid share: one user's rows, out of the trash,
+    """What the generation grid and the image grid share: one workspace's rows, out of the trash,
     narrowed by what the generation asked for. `generation_path` leads from a row to its
     generation's fields: "" on Generation, "generation__" on Image (a join to the generation)."""
 
     generation_path = ""
 
-    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> Self:
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(owner=user)
+    def for_member(self, membership: Membership) -> Self:
+        """The rows of the member's workspace: every list and lookup starts here, so no id
+        from another workspace can be reached (what the member may do is gallery.policy's)."""
+        return self.filter(workspace_id=membership.workspace_id)
+
+    def made_by(self, user_id: int) -> Self:
+        return self.filter(created_by_id=user_id)
 
     def live(self) -> Self:
         # Trashing a generation trashes its images too, so on Image this needs no join.
@@ -94,7 +171,8 @@ class GridQuerySet[M: models.Model](SearchableQuerySet[M]):
         """Created on the calendar days date_from..date_to (inclusive; either may be None).
 
         By the row's own created_at, not the generation's: each model has its own
-        (owner, created_at) index, so the image grid reads a range of one user's images."""
+        (workspace, created_at) index, so the image grid reads a range of one workspace's
+        images."""
         start, end = local_day_bounds(date_from, date_to)
         queryset = self
         if start is not None:
@@ -112,9 +190,10 @@ class GenerationQuerySet(GridQuerySet["Generation"]):
         """Generations still being made, and those that failed since `failed_since`.
 
         The same rows as filter(Q(pending) | Q(failed, created_at >= failed_since)), asked as
-        a union of two index lookups ((owner, status, id) and (owner, created_at)): databases
-        answer the OR form, ordered by id with a LIMIT, by walking every one of the user's
-        generations newest first (300 ms at 100k generations on SQLite when few are pending).
+        a union of two index lookups ((workspace, status, id) and (workspace, created_at)):
+        databases answer the OR form, ordered by id with a LIMIT, by walking every one of the
+        workspace's generations newest first (300 ms at 100k generations on SQLite when few
+        are pending).
         """
         pending = self.filter(status__in=Generation.PENDING_STATUSES).values("pk")
         failed = self.filter(status=Generation.Status.FAILED, created_at__gte=failed_since)
@@ -145,7 +224,9 @@ class Generation(models.Model):
     PENDING_STATUSES = (Status.QUEUED, Status.RUNNING)
     FINISHED_STATUSES = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELED)
 
-    owner = models.ForeignKey(
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="generations")
+    # Who asked for it. Removing a member keeps what they made; deleting the user does not.
+    created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
     )
     parent = models.ForeignKey(
@@ -194,24 +275,27 @@ class Generation(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["owner", "idempotency_key"], name="generation_idempotency_key_per_owner"
+                fields=["created_by", "idempotency_key"],
+                name="generation_idempotency_key_per_creator",
             ),
             models.CheckConstraint(
                 condition=Q(n__gte=1) & Q(n__lte=10), name="generation_n_between_1_and_10"
             ),
         ]
         indexes = [
-            models.Index(fields=["owner", "-id"], name="generation_owner_newest"),
+            models.Index(fields=["workspace", "-id"], name="generation_ws_newest"),
             # Prompt history asks "is there a newer live generation of this prompt?" per row it
             # shows: with the id in the key that is one seek, however often the prompt was used.
             models.Index(
-                fields=["owner", "prompt_normalized", "-id"], name="generation_owner_prompt"
+                fields=["workspace", "prompt_normalized", "-id"], name="generation_ws_prompt"
             ),
-            # Date filters and the usage page read a range of one user's days.
-            models.Index(fields=["owner", "created_at"], name="generation_owner_created"),
-            # One user's generations in a status, newest first: the status filter of the grid,
-            # and what is still pending or has failed (needing_attention) without a walk.
-            models.Index(fields=["owner", "status", "-id"], name="generation_owner_status"),
+            # Date filters and the usage page read a range of one workspace's days.
+            models.Index(fields=["workspace", "created_at"], name="generation_ws_created"),
+            # One workspace's generations in a status, newest first: the status filter of the
+            # grid, and what is still pending or has failed (needing_attention) without a walk.
+            models.Index(fields=["workspace", "status", "-id"], name="generation_ws_status"),
+            # The team gallery's "made by" filter: one member's rows of a workspace.
+            models.Index(fields=["workspace", "created_by", "-id"], name="generation_ws_creator"),
             models.Index(
                 fields=["status", "lease_expires_at"],
                 name="generation_pending_lease",
@@ -248,8 +332,9 @@ class ImageQuerySet(GridQuerySet["Image"]):
 
 class Image(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
-    # Denormalised from the generation so a user's grid is one index range scan.
-    owner = models.ForeignKey(
+    # Denormalised from the generation so a workspace's grid is one index range scan.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="images")
+    created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images"
     )
     index = models.PositiveSmallIntegerField()
@@ -280,26 +365,37 @@ class Image(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["owner", "-id"],
-                name="image_owner_live_newest",
+                fields=["workspace", "-id"],
+                name="image_ws_live_newest",
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(
-                fields=["owner", "-id"],
-                name="image_owner_favorites",
+                fields=["workspace", "-id"],
+                name="image_ws_favorites",
                 condition=Q(deleted_at__isnull=True, is_favorite=True),
+            ),
+            models.Index(
+                fields=["workspace", "created_by", "-id"],
+                name="image_ws_live_creator",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # The trash page: one workspace's trashed images, newest first.
+            models.Index(
+                fields=["workspace", "-id"],
+                name="image_ws_trashed",
+                condition=Q(deleted_at__isnull=False),
             ),
             # Search results come newest generation first (gallery.services.search): a search
             # the full-text index cannot serve (one- and two-character terms) walks this one.
             models.Index(
-                fields=["owner", "-generation"],
-                name="image_owner_live_generation",
+                fields=["workspace", "-generation"],
+                name="image_ws_live_generation",
                 condition=Q(deleted_at__isnull=True),
             ),
             # A date filter reads a range of days instead of every newer image.
             models.Index(
-                fields=["owner", "created_at"],
-                name="image_owner_live_created",
+                fields=["workspace", "created_at"],
+                name="image_ws_live_created",
                 condition=Q(deleted_at__isnull=True),
             ),
             # Emptying the trash and the orphan sweep ask "does any row still name this file?"
