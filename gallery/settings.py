@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "gallery.views.context.workspace",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx"],
         },
@@ -169,7 +170,7 @@ METRICS_TOKEN = os.environ.get("ATELIER_METRICS_TOKEN", "")
 # Accounts one address may create per hour.
 SIGNUP_RATE_LIMIT = int(os.environ.get("ATELIER_SIGNUP_RATE_LIMIT", "5"))
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "gallery:index"
+LOGIN_REDIRECT_URL = "gallery:home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

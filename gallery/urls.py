@@ -5,11 +5,24 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from gallery.ops import views as ops_views
-from gallery.views import accounts, gallery, generations, images, library, media
+from gallery.views import accounts, gallery, generations, images, library, media, workspaces
 
-gallery_patterns = [
+# Pages of one workspace live under it (/w/<slug>/...); pages of one row (/images/N/,
+# /generations/N/) find their workspace from the row, so a link copied by one member opens for
+# every other. "/" opens the workspace the user last worked in.
+workspace_patterns = [
     path("", gallery.index, name="index"),
     path("generate/", generations.generate, name="generate"),
+    path("images/download.zip", images.images_zip, name="images_zip"),
+    path("prompts/", library.prompts, name="prompts"),
+    path("usage/", library.usage, name="usage"),
+    path("trash/", library.trash_page, name="trash"),
+    path("trash/empty/", library.trash_empty, name="trash_empty"),
+]
+
+gallery_patterns = [
+    path("", workspaces.home, name="home"),
+    path("w/<slug:slug>/", include(workspace_patterns)),
     path("generations/<int:pk>/", generations.generation_detail, name="generation"),
     path("generations/<int:pk>/cancel/", generations.generation_cancel, name="generation_cancel"),
     path("generations/<int:pk>/retry/", generations.generation_retry, name="generation_retry"),
@@ -20,11 +33,6 @@ gallery_patterns = [
     path("images/<int:pk>/delete/", images.image_delete, name="image_delete"),
     path("images/<int:pk>/restore/", images.image_restore, name="image_restore"),
     path("images/<int:pk>/download/", images.image_download, name="image_download"),
-    path("images/download.zip", images.images_zip, name="images_zip"),
-    path("prompts/", library.prompts, name="prompts"),
-    path("usage/", library.usage, name="usage"),
-    path("trash/", library.trash_page, name="trash"),
-    path("trash/empty/", library.trash_empty, name="trash_empty"),
     path("images/<int:pk>/original/", media.image_original, name="image_original"),
     path("images/<int:pk>/thumbnail/<str:size>/", media.image_thumbnail, name="image_thumbnail"),
 ]

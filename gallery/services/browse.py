@@ -52,10 +52,9 @@ from gallery.services.search import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.db.models import QuerySet
 
-    User = AbstractBaseUser | AnonymousUser
+    from gallery.models import Membership
 
 MAX_PER_PAGE = 200
 # Generation.n is at most 10 (a check constraint), so a generation has at most 10 images.
@@ -177,8 +176,9 @@ def parse_cursor(cursor: str | None, *, prefix: str = "") -> int | None:
     return value if value > 0 else None
 
 
-def narrow[Q: GridQuerySet[Any]](queryset: Q, filters: GridFilters) -> Q:
-    """`queryset` (generations or images) narrowed by every filter set (lazy; chain on)."""
+def narrow[Q: GridQuerySet[Any]](queryset: Q, filters: GridFilters, *, workspace_id: int) -> Q:
+    """`queryset` (generations or images of workspace `workspace_id`) narrowed by every filter
+    set (lazy; chain on)."""
     if filters.model:
         queryset = queryset.of_model(filters.model)
     if filters.size:
@@ -192,14 +192,14 @@ def narrow[Q: GridQuerySet[Any]](queryset: Q, filters: GridFilters) -> Q:
     if filters.date_from or filters.date_to:
         queryset = queryset.created_between(filters.date_from, filters.date_to)
     if queryset.model is Image:
-        return filter_images(queryset, query=filters.q)
-    return filter_generations(queryset, query=filters.q)
+        return filter_images(queryset, query=filters.q, workspace_id=workspace_id)
+    return filter_generations(queryset, query=filters.q, workspace_id=workspace_id)
 
 
 def image_page(
-    *, user: User, filters: GridFilters, cursor: str | None, per_page: int = 48
+    *, membership: Membership, filters: GridFilters, cursor: str | None, per_page: int = 48
 ) -> Page[Image]:
-    """One page of the user's live images, newest first, each with its generation loaded
+    """One page of the workspace's live images, newest first, each with its generation loaded
     (one query).
 
     Without a search, newest first means by image id. With one, it means by generation, newest
@@ -208,14 +208,17 @@ def image_page(
     what keeps a search for a common word as fast as one for a rare word.
     """
     per_page = clamp_per_page(per_page)
-    images = narrow(Image.objects.for_user(user).live(), filters)
+    workspace_id = membership.workspace_id
+    images = narrow(Image.objects.for_member(membership).live(), filters, workspace_id=workspace_id)
     images = images.select_related("generation")
     if not parse_terms(filters.q):
         return keyset_page(images, cursor=cursor, per_page=per_page)
 
     before = parse_cursor(cursor, prefix=GENERATION_CURSOR_PREFIX)
     limit = per_page + MAX_IMAGES_PER_GENERATION
-    rows = list(search.newest_first(images, before_generation=before)[:limit])
+    rows = list(
+        search.newest_first(images, workspace_id=workspace_id, before_generation=before)[:limit]
+    )
     items: list[Image] = []
     groups = [list(group) for _, group in groupby(rows, key=lambda image: image.generation_id)]
     for position, group in enumerate(groups):
@@ -231,14 +234,19 @@ def image_page(
 
 
 def generation_page(
-    *, user: User, filters: GridFilters, cursor: str | None, per_page: int = 24
+    *, membership: Membership, filters: GridFilters, cursor: str | None, per_page: int = 24
 ) -> Page[Generation]:
-    """One page of the user's live generations, newest first, with their live images
+    """One page of the workspace's live generations, newest first, with their live images
     prefetched in index order (two queries whatever the page size)."""
     per_page = clamp_per_page(per_page)
-    generations = narrow(Generation.objects.for_user(user).live(), filters)
+    workspace_id = membership.workspace_id
+    generations = narrow(
+        Generation.objects.for_member(membership).live(), filters, workspace_id=workspace_id
+    )
     ordered = search.newest_first(
-        generations.with_live_images(), before_generation=parse_cursor(cursor)
+        generations.with_live_images(),
+        workspace_id=workspace_id,
+        before_generation=parse_cursor(cursor),
     )
     rows = list(ordered[: per_page + 1])
     items = rows[:per_page]
@@ -279,24 +287,29 @@ class PromptSummary:
 
 
 def prompt_history(
-    *, user: User, query: str = "", cursor: str | None = None, per_page: int = 30
+    *, membership: Membership, query: str = "", cursor: str | None = None, per_page: int = 30
 ) -> Page[PromptSummary]:
-    """The user's distinct prompts, most recently used first, with counts, models and a strip
+    """The workspace's distinct prompts, most recently used first, with counts, models and a strip
     of thumbnails: three queries per page whatever its size (one when it is empty).
 
-    Each prompt is represented by its newest live generation: the page walks the user's
+    Each prompt is represented by its newest live generation: the page walks the workspace's
     generations newest first and keeps the rows no newer live row of the same prompt supersedes
-    (one probe of the (owner, prompt_normalized) index each), so it stops after about per_page
+    (one probe of the (workspace, prompt_normalized) index each), so it stops after about per_page
     rows instead of grouping all of them. The cursor is that generation's id. With a query, a
     prompt is listed when its newest generation matches (prompt or revised prompt).
     """
     per_page = clamp_per_page(per_page)
-    live = Generation.objects.for_user(user).live()
+    workspace_id = membership.workspace_id
+    live = Generation.objects.for_member(membership).live()
     newer_same_prompt = live.filter(
         prompt_normalized=OuterRef("prompt_normalized"), id__gt=OuterRef("id")
     )
-    latest = filter_generations(live, query=query).filter(~Exists(newer_same_prompt))
-    latest = search.newest_first(latest, before_generation=parse_cursor(cursor))
+    latest = filter_generations(live, query=query, workspace_id=workspace_id).filter(
+        ~Exists(newer_same_prompt)
+    )
+    latest = search.newest_first(
+        latest, workspace_id=workspace_id, before_generation=parse_cursor(cursor)
+    )
     rows = list(latest.only("id", "prompt", "prompt_normalized", "created_at")[: per_page + 1])
     newest = rows[:per_page]
     if not newest:
@@ -381,9 +394,9 @@ class UsageSummary:
     total: Usage
 
 
-def usage_summary(*, user: User, days: int = 30) -> UsageSummary:
-    """Per day and per model images and tokens for the user, summed by the database in one
-    query (a month of a heavy user's generations is thousands of rows; a summary is a few
+def usage_summary(*, membership: Membership, days: int = 30) -> UsageSummary:
+    """Per day and per model images and tokens for the workspace, summed by the database in one
+    query (a month of a busy workspace's generations is thousands of rows; a summary is a few
     dozen)."""
     days = max(1, min(days, 3660))
     tz = timezone.get_current_timezone()
@@ -407,7 +420,7 @@ def usage_summary(*, user: User, days: int = 30) -> UsageSummary:
         .values("count")
     )
     rows = (
-        Generation.objects.for_user(user)
+        Generation.objects.for_member(membership)
         .created_between(start, end)
         .order_by()
         .values(day_number=day_number, model_name=F("model"))

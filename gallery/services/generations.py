@@ -35,7 +35,7 @@ from gallery.models import Generation
 from gallery.services import catalog, images_api, imaging
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from gallery.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +70,13 @@ def new_idempotency_key() -> str:
 
 def create_generation(
     *,
-    user: AbstractBaseUser,
+    membership: Membership,
     params: GenerationParams,
     idempotency_key: str,
     parent: Generation | None = None,
 ) -> tuple[Generation, bool]:
-    """Create a queued generation and enqueue its task when the transaction commits.
+    """Create a queued generation in the member's workspace, made by them, and enqueue its task
+    when the transaction commits. (Whether the member may generate is gallery.policy's to say.)
 
     The same idempotency key (a double click, a resubmitted form) returns the first generation.
     """
@@ -85,19 +86,24 @@ def create_generation(
         **fields,
         "extra_params": {"style": style} if style else {},
         "parent": parent,
+        "workspace_id": membership.workspace_id,
         "lease_expires_at": timezone.now() + QUEUED_GRACE,
     }
     try:
         with transaction.atomic():
             generation, created = Generation.objects.get_or_create(
-                owner=user, idempotency_key=idempotency_key, defaults=defaults
+                created_by_id=membership.user_id,
+                idempotency_key=idempotency_key,
+                defaults=defaults,
             )
             if created:
                 enqueue(generation_id=generation.pk)
     except IntegrityError:
         # Two requests with one key raced past get_or_create: the other one created it.
         generation, created = (
-            Generation.objects.get(owner=user, idempotency_key=idempotency_key),
+            Generation.objects.get(
+                created_by_id=membership.user_id, idempotency_key=idempotency_key
+            ),
             False,
         )
     return generation, created
@@ -258,7 +264,7 @@ def claim_generation(*, generation_id: int, worker_id: str) -> Generation | None
         )
     if not claimed:
         return None
-    generation = Generation.objects.select_related("owner").get(pk=generation_id)
+    generation = Generation.objects.select_related("created_by").get(pk=generation_id)
     if generation.started_at is None:
         generation.started_at = now
         generation.save(update_fields=["started_at"])

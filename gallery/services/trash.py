@@ -15,7 +15,7 @@ from django.utils import timezone
 from gallery.models import Generation, Image
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from gallery.models import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +57,14 @@ def restore_images(*, images: list[Image]) -> int:
     return count
 
 
-def empty_trash(
-    *, user: AbstractBaseUser | None = None, older_than: timedelta | None = None
-) -> int:
-    """Delete trashed images for good, files included; return how many images went."""
+def empty_trash(*, workspace: Workspace | None = None, older_than: timedelta | None = None) -> int:
+    """Delete trashed images (of one workspace, or of all) for good, files included; return
+    how many images went."""
     images = Image.objects.filter(deleted_at__isnull=False)
     generations = Generation.objects.filter(deleted_at__isnull=False)
-    if user is not None:
-        images = images.filter(owner=user)
-        generations = generations.filter(owner=user)
+    if workspace is not None:
+        images = images.filter(workspace=workspace)
+        generations = generations.filter(workspace=workspace)
     if older_than is not None:
         cutoff = timezone.now() - older_than
         images = images.filter(deleted_at__lt=cutoff)

@@ -6,10 +6,18 @@ from datetime import timedelta
 from django import template
 from django.utils import timezone
 
-from gallery.models import Generation
+from gallery import policy
+from gallery.models import Generation, Membership
 from gallery.services import catalog, generations
 
 register = template.Library()
+
+
+@register.simple_tag
+def may(membership: Membership | None, action: str, obj: object = None) -> bool:
+    """`{% may membership "trash" image as can_trash %}`: gallery.policy.can, for templates, so
+    a page shows only the buttons the member may use."""
+    return policy.can(membership, action, obj)
 
 
 @register.filter

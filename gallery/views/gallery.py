@@ -1,4 +1,4 @@
-"""The gallery page: the generate form, the generations under way, and the user's images."""
+"""The gallery page of a workspace: the generate form, the generations under way, the images."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from gallery import policy
 from gallery.forms import GenerateForm
-from gallery.models import Generation
+from gallery.models import Generation, Membership
 from gallery.services import browse, catalog
+from gallery.views.access import member_view
 from gallery.views.common import generate_form_for
 from gallery.views.htmx import HtmxHttpRequest
 
@@ -26,7 +28,7 @@ IMAGES_PER_PAGE = 48
 GENERATIONS_PER_PAGE = 24
 
 
-def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
+def gallery_context(request: HtmxHttpRequest, membership: Membership) -> dict[str, Any]:
     """The grid (images or generations) for the filters and cursor in the URL of the gallery."""
     query = request.GET if request.resolver_match.url_name == "index" else QueryDict()
     filters = browse.GridFilters.from_query(query)
@@ -37,11 +39,14 @@ def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
     cursor = query.get("cursor")
     if view == "images":
         page = browse.image_page(
-            user=request.user, filters=filters, cursor=cursor, per_page=IMAGES_PER_PAGE
+            membership=membership, filters=filters, cursor=cursor, per_page=IMAGES_PER_PAGE
         )
     else:
         page = browse.generation_page(
-            user=request.user, filters=filters, cursor=cursor, per_page=GENERATIONS_PER_PAGE
+            membership=membership,
+            filters=filters,
+            cursor=cursor,
+            per_page=GENERATIONS_PER_PAGE,
         )
     base_query = {**filters.as_query(), **({"view": view} if view != VIEWS[0] else {})}
     return {
@@ -64,26 +69,30 @@ def gallery_context(request: HtmxHttpRequest) -> dict[str, Any]:
     }
 
 
-def index_context(request: HtmxHttpRequest, *, form: GenerateForm | None = None) -> dict[str, Any]:
+def index_context(
+    request: HtmxHttpRequest, membership: Membership, *, form: GenerateForm | None = None
+) -> dict[str, Any]:
     pending = (
-        Generation.objects.for_user(request.user)
+        Generation.objects.for_member(membership)
         .live()
         .needing_attention(failed_since=timezone.now() - RECENT_PROBLEMS)
         .with_live_images()
         .order_by("-id")[:20]
     )
     return {
-        **gallery_context(request),
-        "form": form or generate_form_for(request),
+        **gallery_context(request, membership),
+        "form": form or generate_form_for(request, membership),
         "pending": pending,
     }
 
 
+@member_view(policy.Action.VIEW)
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
-def index(request: HtmxHttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     if request.htmx and request.htmx.target == "load-more":
-        return render(request, "gallery/index.html#grid-page", gallery_context(request))
+        return render(request, "gallery/index.html#grid-page", gallery_context(request, membership))
     if request.htmx and request.htmx.target == "gallery-results":
-        return render(request, "gallery/index.html#gallery-results", gallery_context(request))
-    return render(request, "gallery/index.html", index_context(request))
+        context = gallery_context(request, membership)
+        return render(request, "gallery/index.html#gallery-results", context)
+    return render(request, "gallery/index.html", index_context(request, membership))

@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 
+from gallery import policy
 from gallery.forms import GenerateForm
-from gallery.models import Generation
+from gallery.models import Generation, Membership
 from gallery.services import generations, trash
-from gallery.views.access import owned
+from gallery.views.access import access_generation, member_view, object_view
 from gallery.views.common import generate_form_for
 from gallery.views.gallery import index_context
 from gallery.views.htmx import HtmxHttpRequest
@@ -28,48 +29,49 @@ def poll_delay(generation: Generation) -> int:
     return next((delay for limit, delay in POLL_DELAYS if waited < limit), POLL_DELAY_MAX)
 
 
+@member_view(policy.Action.GENERATE)
 @require_http_methods(["GET", "POST"])
-def generate(request: HtmxHttpRequest) -> HttpResponse:
+def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     if request.method == "GET":
         # The model switch: the form again, with the chosen model's options.
-        form = generate_form_for(request, overrides=request.GET)
+        form = generate_form_for(request, membership, overrides=request.GET)
         if request.htmx:
             return render(request, "gallery/index.html#generate-options", {"form": form})
-        return render(request, "gallery/index.html", index_context(request, form=form))
+        return render(request, "gallery/index.html", index_context(request, membership, form=form))
 
     if "switch_model" in request.POST:
         # The model switch without JavaScript: the same form, with the chosen model's options.
         form = GenerateForm(initial=request.POST.dict())
         form.remix_of = (
-            Generation.objects.for_user(request.user)
+            Generation.objects.for_member(membership)
             .filter(pk=form.initial.get("parent") or None)
             .first()
         )
-        return render(request, "gallery/index.html", index_context(request, form=form))
+        return render(request, "gallery/index.html", index_context(request, membership, form=form))
 
     form = GenerateForm(request.POST)
     if not form.is_valid():
         if request.htmx:
             response = render(request, "gallery/index.html#generate-form", {"form": form})
             return reswap(retarget(response, "#generate-form"), "outerHTML")
-        return render(request, "gallery/index.html", index_context(request, form=form))
+        return render(request, "gallery/index.html", index_context(request, membership, form=form))
 
     parent_id = form.cleaned_data.get("parent")
     parent = (
-        get_object_or_404(Generation.objects.for_user(request.user), pk=parent_id)
+        get_object_or_404(Generation.objects.for_member(membership), pk=parent_id)
         if parent_id
         else None
     )
     generation, created = generations.create_generation(
-        user=request.user,
+        membership=membership,
         params=form.params(),
         idempotency_key=form.cleaned_data["idempotency_key"],
         parent=parent,
     )
     if not request.htmx:
         if created:
-            messages.success(request, "Generating… it appears at the top of your gallery.")
-        return redirect("gallery:index")
+            messages.success(request, "Generating… it appears at the top of the gallery.")
+        return redirect("gallery:index", slug=membership.workspace.slug)
     # The card goes on top of the list; a fresh form (new idempotency key, same choices) swaps in
     # out of band, so the next submit is a new generation and a double click is not.
     next_initial = {**form.cleaned_data, "parent": None}
@@ -86,13 +88,12 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
-@owned(Generation)
+@object_view(access_generation, policy.Action.VIEW, queryset=Generation.objects.with_live_images())
 @require_GET
 @vary_on_headers("HX-Request")
-def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    generation = get_object_or_404(
-        Generation.objects.for_user(request.user).with_live_images(), pk=pk
-    )
+def generation_detail(
+    request: HtmxHttpRequest, generation: Generation, membership: Membership
+) -> HttpResponse:
     context = {"generation": generation, "poll_delay": poll_delay(generation)}
     if request.htmx:
         response = render(request, "gallery/_generation_card.html", context)
@@ -102,41 +103,46 @@ def generation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "gallery/generation.html", context)
 
 
-@owned(Generation)
+@object_view(access_generation, policy.Action.RETRY)
 @require_POST
-def generation_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+def generation_cancel(
+    request: HtmxHttpRequest, generation: Generation, membership: Membership
+) -> HttpResponse:
     canceled = generations.cancel_generation(generation=generation)
     if not canceled and not request.htmx:  # with htmx, the card itself shows what happened
         messages.info(request, "That generation had already finished.")
-    return card_or_redirect(request, generation)
+    return card_or_redirect(request, generation, membership)
 
 
-@owned(Generation)
+@object_view(access_generation, policy.Action.RETRY)
 @require_POST
-def generation_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+def generation_retry(
+    request: HtmxHttpRequest, generation: Generation, membership: Membership
+) -> HttpResponse:
     retried = generations.retry_generation(generation=generation)
     if not retried and not request.htmx:  # with htmx, the card itself shows what happened
         messages.info(request, "Only a failed or canceled generation can be retried.")
-    return card_or_redirect(request, generation)
+    return card_or_redirect(request, generation, membership)
 
 
-@owned(Generation)
+@object_view(access_generation, policy.Action.TRASH)
 @require_POST
-def generation_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+def generation_delete(
+    request: HtmxHttpRequest, generation: Generation, membership: Membership
+) -> HttpResponse:
     trash.trash_generation(generation=generation)
     if request.htmx:
         return HttpResponse("")  # the card goes away
     messages.success(request, "Dismissed.")
-    return redirect("gallery:index")
+    return redirect("gallery:index", slug=membership.workspace.slug)
 
 
-def card_or_redirect(request: HtmxHttpRequest, generation: Generation) -> HttpResponse:
+def card_or_redirect(
+    request: HtmxHttpRequest, generation: Generation, membership: Membership
+) -> HttpResponse:
     if request.htmx:
         generation = (
-            Generation.objects.for_user(request.user).with_live_images().get(pk=generation.pk)
+            Generation.objects.for_member(membership).with_live_images().get(pk=generation.pk)
         )
         return render(
             request,

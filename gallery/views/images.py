@@ -6,43 +6,36 @@ import json
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from gallery.models import Generation, Image
+from gallery import policy
+from gallery.models import Generation, Image, Membership
 from gallery.services import downloads, generations, trash
-from gallery.views.access import owned
+from gallery.views.access import access_generation, access_image, member_view, object_view
 from gallery.views.htmx import HtmxHttpRequest
 from gallery.views.media import CONTENT_TYPES, missing_file
 
 MAX_ZIP_IMAGES = 500
 
 
-def user_image(request: HtmxHttpRequest, pk: int, *, live: bool = True) -> Image:
-    images = Image.objects.for_user(request.user).select_related("generation")
-    if live:
-        images = images.live()
-    return get_object_or_404(images, pk=pk)
-
-
-@owned(Image)
+@object_view(access_image, policy.Action.VIEW)
 @require_GET
 @vary_on_headers("HX-Request")
-def image_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    image = user_image(request, pk)
+def image_detail(request: HtmxHttpRequest, image: Image, membership: Membership) -> HttpResponse:
     generation = image.generation
-    mine = Image.objects.for_user(request.user).live()
+    mine = Image.objects.for_member(membership).live()
     context = {
         "image": image,
         "generation": generation,
         "siblings": generation.images.live().order_by("index"),
         "newer": mine.filter(pk__gt=image.pk).order_by("pk").values_list("pk", flat=True).first(),
         "older": mine.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first(),
-        "remixes": Generation.objects.for_user(request.user).live().filter(parent=generation),
+        "remixes": Generation.objects.for_member(membership).live().filter(parent=generation),
         "rerun_key": generations.new_idempotency_key(),
         "request_body_json": json.dumps(generation.request_body, indent=2, ensure_ascii=False),
         "usage_json": json.dumps(generation.usage, indent=2, ensure_ascii=False),
@@ -52,10 +45,9 @@ def image_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "gallery/image.html", context)
 
 
-@owned(Image)
+@object_view(access_image, policy.Action.FAVORITE)
 @require_POST
-def image_favorite(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    image = user_image(request, pk)
+def image_favorite(request: HtmxHttpRequest, image: Image, membership: Membership) -> HttpResponse:
     image.is_favorite = request.POST.get("favorite", "toggle") == "1" or (
         request.POST.get("favorite", "toggle") == "toggle" and not image.is_favorite
     )
@@ -65,31 +57,32 @@ def image_favorite(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("gallery:image", pk=image.pk)
 
 
-@owned(Image)
+@object_view(access_image, policy.Action.TRASH)
 @require_POST
-def image_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    image = user_image(request, pk)
+def image_delete(request: HtmxHttpRequest, image: Image, membership: Membership) -> HttpResponse:
     trash.trash_images(images=[image])
     messages.success(
         request,
         "Moved to the trash.",
-        extra_tags=f"undo:{reverse('gallery:image_restore', args=[pk])}",
+        extra_tags=f"undo:{reverse('gallery:image_restore', args=[image.pk])}",
     )
+    gallery_url = reverse("gallery:index", kwargs={"slug": membership.workspace.slug})
     if request.htmx:
-        return HttpResponseClientRedirect(reverse("gallery:index"))
-    return redirect("gallery:index")
+        return HttpResponseClientRedirect(gallery_url)
+    return redirect(gallery_url)
 
 
-@owned(Image)
+@object_view(access_image, policy.Action.RESTORE, live=False)
 @require_POST
-def image_restore(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    image = user_image(request, pk, live=False)
+def image_restore(request: HtmxHttpRequest, image: Image, membership: Membership) -> HttpResponse:
     trash.restore_images(images=[image])
     messages.success(request, "Restored.")
+    gallery_url = reverse("gallery:index", kwargs={"slug": membership.workspace.slug})
     if request.htmx:
         current = request.headers.get("HX-Current-URL")
-        return HttpResponseClientRedirect(current if _safe(request, current) else "/")
-    return redirect(request.POST.get("next") if _safe(request, request.POST.get("next")) else "/")
+        return HttpResponseClientRedirect(current if _safe(request, current) else gallery_url)
+    following = request.POST.get("next")
+    return redirect(following if _safe(request, following) else gallery_url)
 
 
 def _safe(request: HtmxHttpRequest, url: str | None) -> bool:
@@ -98,10 +91,9 @@ def _safe(request: HtmxHttpRequest, url: str | None) -> bool:
     return bool(url) and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()})
 
 
-@owned(Image)
+@object_view(access_image, policy.Action.DOWNLOAD)
 @require_GET
-def image_download(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    image = user_image(request, pk)
+def image_download(request: HtmxHttpRequest, image: Image, membership: Membership) -> HttpResponse:
     try:
         data = downloads.original_with_provenance(image)
     except FileNotFoundError as error:
@@ -116,16 +108,17 @@ def image_download(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@member_view(policy.Action.DOWNLOAD)
 @require_http_methods(["GET", "POST"])
-def images_zip(request: HtmxHttpRequest) -> HttpResponse:
+def images_zip(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     wanted = request.POST.getlist("image") or request.GET.getlist("image")
     ids = [int(value) for value in wanted if value.isdigit()][:MAX_ZIP_IMAGES]
     selected = (
-        Image.objects.for_user(request.user).live().filter(pk__in=ids).select_related("generation")
+        Image.objects.for_member(membership).live().filter(pk__in=ids).select_related("generation")
     )
     if not ids:
         messages.error(request, "Select at least one image to download.")
-        return redirect("gallery:index")
+        return redirect("gallery:index", slug=membership.workspace.slug)
     if selected.count() != len(set(ids)):
         raise Http404("No such image.")
     response = StreamingHttpResponse(
@@ -136,17 +129,19 @@ def images_zip(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
-@owned(Generation)
+@object_view(access_generation, policy.Action.GENERATE)
 @require_POST
-def generation_rerun(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    source = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+def generation_rerun(
+    request: HtmxHttpRequest, source: Generation, membership: Membership
+) -> HttpResponse:
     _, created = generations.create_generation(
-        user=request.user,
+        membership=membership,
         params=generations.GenerationParams.from_generation(source),
         idempotency_key=request.POST.get("idempotency_key") or generations.new_idempotency_key(),
     )
     if created:
         messages.success(request, "Running it again: the new images appear at the top.")
+    gallery_url = reverse("gallery:index", kwargs={"slug": membership.workspace.slug})
     if request.htmx:
-        return HttpResponseClientRedirect(reverse("gallery:index"))
-    return redirect("gallery:index")
+        return HttpResponseClientRedirect(gallery_url)
+    return redirect(gallery_url)

@@ -1,4 +1,4 @@
-"""The user's library around the gallery: prompt history, usage, and the trash."""
+"""A workspace's library around the gallery: prompt history, usage, and the trash."""
 
 from __future__ import annotations
 
@@ -10,19 +10,22 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.models import Image
+from gallery import policy
+from gallery.models import Image, Membership
 from gallery.services import browse, trash
+from gallery.views.access import member_view
 from gallery.views.htmx import HtmxHttpRequest
 
 TRASH_PER_PAGE = 60
 
 
+@member_view(policy.Action.VIEW)
 @require_GET
 @vary_on_headers("HX-Request")
-def prompts(request: HtmxHttpRequest) -> HttpResponse:
+def prompts(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     page = browse.prompt_history(
-        user=request.user, query=query, cursor=request.GET.get("cursor"), per_page=30
+        membership=membership, query=query, cursor=request.GET.get("cursor"), per_page=30
     )
     context = {
         "page": page,
@@ -36,20 +39,22 @@ def prompts(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "gallery/prompts.html", context)
 
 
+@member_view(policy.Action.VIEW)
 @require_GET
-def usage(request: HtmxHttpRequest) -> HttpResponse:
+def usage(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     days = request.GET.get("days", "30")
     days = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 30
-    summary = browse.usage_summary(user=request.user, days=days)
+    summary = browse.usage_summary(membership=membership, days=days)
     busiest = max((day.total.images for day in summary.days), default=0)
     return render(
         request, "gallery/usage.html", {"summary": summary, "days": days, "busiest": busiest}
     )
 
 
+@member_view(policy.Action.VIEW_TRASH)
 @require_GET
-def trash_page(request: HtmxHttpRequest) -> HttpResponse:
-    trashed = Image.objects.for_user(request.user).filter(deleted_at__isnull=False)
+def trash_page(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
+    trashed = Image.objects.for_member(membership).filter(deleted_at__isnull=False)
     page = browse.keyset_page(
         trashed.select_related("generation"),
         cursor=request.GET.get("cursor"),
@@ -58,8 +63,9 @@ def trash_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "gallery/trash.html", {"page": page, "days": trash.TRASH_DAYS})
 
 
+@member_view(policy.Action.EMPTY_TRASH)
 @require_POST
-def trash_empty(request: HtmxHttpRequest) -> HttpResponse:
-    removed = trash.empty_trash(user=request.user)
+def trash_empty(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
+    removed = trash.empty_trash(workspace=membership.workspace)
     messages.success(request, f"Deleted {removed} image{'s' if removed != 1 else ''} for good.")
-    return redirect("gallery:trash")
+    return redirect("gallery:trash", slug=membership.workspace.slug)

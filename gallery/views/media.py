@@ -1,4 +1,4 @@
-"""Image files, served only to the user who may see them."""
+"""Image files, served only to members of the image's workspace."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header, quote_etag
 
+from gallery import policy
 from gallery.models import Image
+from gallery.views.access import access_image
 from gallery.views.htmx import HtmxHttpRequest
 
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
@@ -52,9 +53,11 @@ def file_response(field_file, *, content_type: str, filename: str | None = None)
 
 
 def serve_image_file(request: HtmxHttpRequest, pk: int, *, variant: str) -> HttpResponse:
-    """One of the user's image files, in as few queries as the check needs: the row, then a
-    304 when the browser has this version, else the file (never changing: cached a year)."""
-    image = get_object_or_404(Image.objects.for_user(request.user), pk=pk)  # 404 first
+    """One of the workspace's image files, in as few queries as the check needs: the row with
+    the viewer's membership, then a 304 when the browser has this version, else the file (never
+    changing: cached a year). Trashed images still show (the trash page shows them)."""
+    action = policy.Action.DOWNLOAD if variant == "original" else policy.Action.VIEW
+    image, _ = access_image(request, pk, action, live=False, queryset=Image.objects.all())
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     if variant == "original":

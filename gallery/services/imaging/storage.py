@@ -126,10 +126,10 @@ def store_image(
         field: Image._meta.get_field(field)
         for field in ("original", "thumbnail_small", "thumbnail_large")
     }
-    # upload_to reads owner_id from the instance, and the names must be known before the row
+    # upload_to reads workspace_id from the instance, and the names must be known before the row
     # is built: assigning a file to `original` after __init__ makes Django re-read it for its
     # raw dimensions (see "EXIF orientation" in the module docstring).
-    naming = Image(owner_id=generation.owner_id, generation=generation, index=index)
+    naming = Image(workspace_id=generation.workspace_id, generation=generation, index=index)
     written: list[tuple[Storage, str]] = []
 
     def save(field: str, content: bytes, *, digest: str, extension: str) -> str:
@@ -168,7 +168,8 @@ def store_image(
         # width and height given (EXIF-oriented) instead of reading the raw ones from the file.
         image = Image(
             generation=generation,
-            owner_id=generation.owner_id,
+            workspace_id=generation.workspace_id,
+            created_by_id=generation.created_by_id,
             index=index,
             original=original,
             format=decoded.format,
