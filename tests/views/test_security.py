@@ -1,40 +1,73 @@
-"""Every URL of the app that takes an id answers 404 to anyone but its owner, whatever the method.
+"""The role matrix: who gets what from every URL of the app, by role, with real objects.
 
-The test walks the URL patterns themselves: a new pattern that is not listed here fails the
-suite until someone says how to reach it with another person's id.
+ROLE_MATRIX is the single list of who may do what where. Each row is one URL pattern and one
+method; each column the answer for a member of that role in the workspace that holds the
+objects (a team whose objects were made by its owner), and for a non-member (a user with their
+own workspace and rows, so "ids of workspace A never open in B" is walked too). The test walks
+every cell with fresh objects. A URL pattern without a row fails the suite until someone says
+who may use it; every method a row does not list answers 405 to the owner and 404 to a
+non-member (pages of one row or one workspace answer 404 first, whatever the method).
+
+Answers: 200 the page, 302 done (then redirected), 403 a member whose role does not allow it
+(gallery.policy), 404 not a member (indistinguishable from an id that does not exist).
 """
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from gallery.services import imaging
-from tests.factories import make_generation
+from gallery.models import Generation, Image, Membership, Role
+from gallery.services import imaging, workspaces
+from tests.factories import make_generation, make_team
 from tests.images import make_image_bytes
 
 pytestmark = pytest.mark.django_db
 
+ROLE_MATRIX = """
+route               method  target      non-member  viewer  reviewer  editor  admin  owner
+home                GET     -           302         302     302       302     302    302
+index               GET     workspace   404         200     200       200     200    200
+generate            GET     workspace   404         403     403       200     200    200
+generate            POST    workspace   404         403     403       302     302    302
+images_zip          GET     workspace   404         200     200       200     200    200
+images_zip          POST    workspace   404         200     200       200     200    200
+prompts             GET     workspace   404         200     200       200     200    200
+usage               GET     workspace   404         200     200       200     200    200
+trash               GET     workspace   404         403     403       200     200    200
+trash_empty         POST    workspace   404         403     403       403     302    302
+generation          GET     generation  404         200     200       200     200    200
+generation_cancel   POST    generation  404         403     403       403     302    302
+generation_retry    POST    generation  404         403     403       403     302    302
+generation_rerun    POST    generation  404         403     403       302     302    302
+generation_delete   POST    generation  404         403     403       403     302    302
+image               GET     image       404         200     200       200     200    200
+image_original      GET     image       404         200     200       200     200    200
+image_thumbnail     GET     image       404         200     200       200     200    200
+image_download      GET     image       404         200     200       200     200    200
+image_favorite      POST    image       404         403     403       302     302    302
+image_delete        POST    image       404         403     403       403     302    302
+image_restore       POST    image       404         403     403       403     302    302
+"""
+
 METHODS = ("get", "post", "put", "patch", "delete", "head")
 
-# name → (which object's id it takes, extra URL kwargs, the method its owner uses)
-ID_ROUTES = {
-    "generation": ("generation", {}, "get"),
-    "generation_cancel": ("generation", {}, "post"),
-    "generation_retry": ("generation", {}, "post"),
-    "generation_rerun": ("generation", {}, "post"),
-    "generation_delete": ("generation", {}, "post"),
-    "image": ("image", {}, "get"),
-    "image_original": ("image", {}, "get"),
-    "image_thumbnail": ("image", {"size": "small"}, "get"),
-    "image_favorite": ("image", {}, "post"),
-    "image_delete": ("image", {}, "post"),
-    "image_restore": ("image", {}, "post"),
-    "image_download": ("image", {}, "get"),
-}
-# Pages without an id in their URL: they list only the user's own rows (tested elsewhere),
-# or take ids in the body (the zip, checked below).
-NO_ID_ROUTES = {"index", "generate", "images_zip", "prompts", "usage", "trash", "trash_empty"}
+
+def parse_matrix(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    lines = [line.split() for line in text.strip().splitlines()]
+    header, rows = lines[0], lines[1:]
+    roles = header[3:]
+    return roles, [dict(zip(header, row, strict=True)) for row in rows]
+
+
+ROLES, ROWS = parse_matrix(ROLE_MATRIX)
+CELLS = [
+    pytest.param(row, role, id=f"{row['route']}-{row['method']}-{role}")
+    for row, role in itertools.product(ROWS, ROLES)
+]
 
 
 def gallery_route_names() -> set[str]:
@@ -51,79 +84,166 @@ def gallery_route_names() -> set[str]:
     return names
 
 
-def test_every_gallery_url_is_covered_by_this_test():
-    assert gallery_route_names() == set(ID_ROUTES) | NO_ID_ROUTES
+def test_every_gallery_url_has_a_row_in_the_role_matrix():
+    assert gallery_route_names() == {row["route"] for row in ROWS}
+
+
+def test_the_matrix_names_every_role():
+    assert ["non-member", *Role.values] == ROLES
 
 
 @pytest.fixture
-def owned_objects(user):
-    generation = make_generation(owner=user, prompt="mine", n=1, status="failed")
-    data = make_image_bytes(format="PNG", size=(32, 32))
-    image = imaging.store_image(generation=generation, index=0, data=data)
-    return {"generation": generation, "image": image}
+def team(password):
+    """A team with one member of each role; the owner made one generation with one image. The
+    non-member has a workspace (and rows) of their own."""
+    users = {
+        role: get_user_model().objects.create_user(role.replace("-", ""), password=password)
+        for role in ROLES
+    }
+    for user in users.values():
+        workspaces.create_personal_workspace(user=user)
+    workspace = make_team(members={users[role]: role for role in Role.values})
+    generation = make_generation(
+        created_by=users["owner"], workspace=workspace, prompt="team secret", n=1, status="failed"
+    )
+    image = imaging.store_image(
+        generation=generation, index=0, data=make_image_bytes(format="PNG", size=(32, 32))
+    )
+    theirs = make_generation(created_by=users["non-member"], prompt="their own", n_images=1)
+    return {
+        "users": users,
+        "workspace": workspace,
+        "generation": generation,
+        "image": image,
+        "theirs": theirs,
+    }
 
 
-@pytest.mark.parametrize("name", sorted(ID_ROUTES))
-def test_another_user_gets_404_whatever_the_method(client, other_user, owned_objects, name):
-    kind, extra, _ = ID_ROUTES[name]
-    url = reverse(f"gallery:{name}", kwargs={"pk": owned_objects[kind].pk, **extra})
-    client.force_login(other_user)
+def url_of(row: dict[str, str], team) -> str:
+    route, target = row["route"], row["target"]
+    if target == "-":
+        return reverse(f"gallery:{route}")
+    if target == "workspace":
+        return reverse(f"gallery:{route}", kwargs={"slug": team["workspace"].slug})
+    kwargs = {"pk": team[target].pk}
+    if route == "image_thumbnail":
+        kwargs["size"] = "small"
+    return reverse(f"gallery:{route}", kwargs=kwargs)
+
+
+def data_for(row: dict[str, str], team) -> dict[str, object]:
+    """What a person using the page would send (so an allowed request succeeds)."""
+    if row["route"] == "generate" and row["method"] == "POST":
+        return {
+            "model": "demo",
+            "prompt": "a fox",
+            "n": "1",
+            "size": "960x960",
+            "idempotency_key": "matrix",
+        }
+    if row["route"] == "images_zip":
+        return {"image": [team["image"].pk]}
+    return {}
+
+
+@pytest.mark.parametrize(("row", "role"), CELLS)
+def test_role_matrix(client, team, row, role):
+    client.force_login(team["users"][role])
+    url = url_of(row, team)
+    response = getattr(client, row["method"].lower())(url, data_for(row, team))
+    assert response.status_code == int(row[role]), (role, row["method"], url)
+
+
+@pytest.mark.parametrize("route", sorted({row["route"] for row in ROWS} - {"home"}))
+def test_methods_a_route_does_not_take(client, team, route):
+    """Every other method: 405 to the owner, and 404 first to a non-member."""
+    rows = [row for row in ROWS if row["route"] == route]
+    listed = {row["method"].lower() for row in rows}
+    if "get" in listed:
+        listed.add("head")
+    url = url_of(rows[0], team)
     for method in METHODS:
-        response = getattr(client, method)(url)
-        assert response.status_code == 404, (method, url, response.status_code)
+        client.force_login(team["users"]["non-member"])
+        assert getattr(client, method)(url).status_code == 404, (method, url)
+        if method not in listed:
+            client.force_login(team["users"]["owner"])
+            assert getattr(client, method)(url).status_code == 405, (method, url)
 
 
-@pytest.mark.parametrize("name", sorted(ID_ROUTES))
-def test_the_owner_is_not_refused(client, user, owned_objects, name):
-    kind, extra, method = ID_ROUTES[name]
-    url = reverse(f"gallery:{name}", kwargs={"pk": owned_objects[kind].pk, **extra})
-    client.force_login(user)
-    response = getattr(client, method)(url)
-    assert response.status_code in (200, 302), (url, response.status_code)
-
-
-@pytest.mark.parametrize("name", sorted(ID_ROUTES))
-def test_an_anonymous_visitor_is_sent_to_log_in(client, owned_objects, name):
-    kind, extra, method = ID_ROUTES[name]
-    url = reverse(f"gallery:{name}", kwargs={"pk": owned_objects[kind].pk, **extra})
-    response = getattr(client, method)(url)
+@pytest.mark.parametrize("row", [row for row in ROWS if row["route"] != "home"], ids=str)
+def test_an_anonymous_visitor_is_sent_to_log_in(client, team, row):
+    response = getattr(client, row["method"].lower())(url_of(row, team))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_a_zip_of_another_user_s_images_is_404(client, other_user, owned_objects):
-    client.force_login(other_user)
+@pytest.mark.parametrize("route", ["generation_delete", "generation_retry", "generation_cancel"])
+def test_an_editor_may_trash_and_retry_what_they_made(client, team, route):
+    editor = team["users"]["editor"]
+    mine = make_generation(
+        created_by=editor, workspace=team["workspace"], status="failed", n_images=1
+    )
+    client.force_login(editor)
+    assert client.post(reverse(f"gallery:{route}", args=[mine.pk])).status_code == 302
+
+
+def test_an_editor_may_trash_and_restore_their_own_images(client, team):
+    editor = team["users"]["editor"]
+    mine = make_generation(created_by=editor, workspace=team["workspace"], n_images=1)
+    image = mine.images.get()
+    client.force_login(editor)
+    assert client.post(reverse("gallery:image_delete", args=[image.pk])).status_code == 302
+    assert Image.objects.get(pk=image.pk).deleted_at is not None
+    assert client.post(reverse("gallery:image_restore", args=[image.pk])).status_code == 302
+    assert Image.objects.get(pk=image.pk).deleted_at is None
+
+
+def test_ids_of_one_workspace_never_open_in_another(client, team):
+    """Workspace pages that take ids in the query or the body look them up in their own
+    workspace only: a member of both cannot pull a row of one into the other."""
+    owner = team["users"]["owner"]
+    own_slug = workspaces.personal_membership(user=owner).workspace.slug
+    client.force_login(owner)
     for method in ("get", "post"):
         response = getattr(client, method)(
-            reverse("gallery:images_zip"), {"image": [owned_objects["image"].pk]}
+            reverse("gallery:images_zip", args=[own_slug]), {"image": [team["image"].pk]}
         )
         assert response.status_code == 404
-
-
-def test_lists_never_show_another_user_s_rows(client, other_user, owned_objects):
-    client.force_login(other_user)
-    for name in ("index", "prompts", "trash"):
-        content = client.get(reverse(f"gallery:{name}")).content.decode()
-        assert "mine" not in content
-        assert reverse("gallery:image", args=[owned_objects["image"].pk]) not in content
-
-
-def test_the_remix_parent_must_be_the_user_s(client, other_user, owned_objects):
-    client.force_login(other_user)
     response = client.post(
-        reverse("gallery:generate"),
+        reverse("gallery:generate", args=[own_slug]),
         {
             "model": "demo",
             "prompt": "stolen",
             "n": "1",
             "size": "960x960",
             "idempotency_key": "x",
-            "parent": owned_objects["generation"].pk,
+            "parent": team["generation"].pk,
         },
     )
     assert response.status_code == 404
-    page = client.get(reverse("gallery:index"), {"remix": owned_objects["generation"].pk})
-    assert "mine</textarea>" not in page.content.decode()
+    page = client.get(reverse("gallery:index", args=[own_slug]), {"remix": team["generation"].pk})
+    assert "team secret</textarea>" not in page.content.decode()
+    assert not Generation.objects.filter(prompt="stolen").exists()
+
+
+def test_lists_never_show_another_workspace_s_rows(client, team):
+    client.force_login(team["users"]["non-member"])
+    own_slug = workspaces.personal_membership(user=team["users"]["non-member"]).workspace.slug
+    for name in ("index", "prompts", "trash"):
+        content = client.get(reverse(f"gallery:{name}", args=[own_slug])).content.decode()
+        assert "their own" in content or name == "trash"
+        assert "team secret" not in content
+        assert reverse("gallery:image", args=[team["image"].pk]) not in content
+
+
+def test_a_removed_member_is_locked_out(client, team):
+    editor = team["users"]["editor"]
+    Membership.objects.filter(user=editor, workspace=team["workspace"]).delete()
+    client.force_login(editor)
+    assert client.get(reverse("gallery:image", args=[team["image"].pk])).status_code == 404
+    assert client.get(reverse("gallery:index", args=[team["workspace"].slug])).status_code == 404
+    # What they made stays in the workspace.
+    assert Generation.objects.filter(workspace=team["workspace"]).exists()
 
 
 # Operator URLs outside the gallery, asked without logging in (a load balancer, Prometheus).
@@ -139,16 +259,14 @@ def top_level_route_names() -> set[str]:
     }
 
 
-def test_operator_urls_are_listed_and_need_no_login_but_show_no_user_data(
-    client, settings, owned_objects
-):
+def test_operator_urls_are_listed_and_need_no_login_but_show_no_user_data(client, settings, team):
     accounts = {"signup", "login", "logout", "password_change", "password_change_done"}
     assert top_level_route_names() == OPERATOR_ROUTES | accounts
     settings.METRICS_TOKEN = "token"
     for name in sorted(OPERATOR_ROUTES):
         response = client.get(reverse(name), headers={"Authorization": "Bearer token"})
         assert response.status_code in (200, 503), (name, response.status_code)
-        assert "mine" not in response.content.decode()
-        assert owned_objects["image"].original.name not in response.content.decode()
+        assert "team secret" not in response.content.decode()
+        assert team["image"].original.name not in response.content.decode()
     settings.METRICS_TOKEN = ""
     assert client.get(reverse("metrics")).status_code == 404
