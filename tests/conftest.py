@@ -5,6 +5,8 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
+from gallery.services import workspaces
+
 pytest_plugins = ["tests.fake_images_api", "tests.workers"]
 
 
@@ -20,14 +22,33 @@ def password() -> str:
     return "correct horse battery staple"
 
 
+def make_user(username: str, password: str):
+    """A user as sign-up makes one: with their personal workspace."""
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", password)
+    workspaces.create_personal_workspace(user=user)
+    return user
+
+
 @pytest.fixture
 def user(db, password):
-    return get_user_model().objects.create_user("ada", "ada@example.com", password)
+    """Ada, whose personal workspace has the slug "ada" (view tests reverse its URLs with it)."""
+    return make_user("ada", password)
 
 
 @pytest.fixture
 def other_user(db, password):
-    return get_user_model().objects.create_user("mallory", "mallory@example.com", password)
+    return make_user("mallory", password)
+
+
+@pytest.fixture
+def membership(user):
+    """The user's membership of their personal workspace (owner)."""
+    return workspaces.personal_membership(user=user)
+
+
+@pytest.fixture
+def workspace(membership):
+    return membership.workspace
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Rows for tests: generations and images without real files.
 
-    generation = make_generation(owner=user, prompt="a fox", n_images=2)
+    generation = make_generation(created_by=user, prompt="a fox", n_images=2)
     image = make_image(generation=generation, is_favorite=True)
     trash_generation(generation)
 
@@ -20,14 +20,28 @@ from typing import Any
 
 from django.utils import timezone
 
-from gallery.models import Generation, Image
+from gallery.models import Generation, Image, Membership, Role, Workspace
+from gallery.services import workspaces
 
 _sequence = itertools.count(1)
 
 
+def personal_workspace(user: Any) -> Workspace:
+    return workspaces.personal_membership(user=user).workspace
+
+
+def make_team(*, name: str = "Team", members: dict[Any, str] | None = None) -> Workspace:
+    """A team workspace with `members` ({user: role}); no owner unless one is given."""
+    workspace = Workspace.objects.create(name=name, slug=f"team-{next(_sequence)}")
+    for user, role in (members or {}).items():
+        Membership.objects.create(workspace=workspace, user=user, role=Role(role))
+    return workspace
+
+
 def make_generation(
     *,
-    owner: Any,
+    created_by: Any,
+    workspace: Workspace | None = None,
     prompt: str = "a watercolor fox under a neon moon",
     n_images: int = 0,
     model: str = "gpt-image-1",
@@ -39,13 +53,15 @@ def make_generation(
     created_at: datetime | None = None,
     **fields: Any,
 ) -> Generation:
-    """A saved Generation (so prompt_normalized is set) with `n_images` live images.
+    """A saved Generation (so prompt_normalized is set) with `n_images` live images, made by
+    `created_by` in `workspace` (their personal workspace by default).
 
     `n` defaults to max(n_images, 1); any other Generation field can be passed by name.
     """
     created_at = created_at or timezone.now()
     generation = Generation.objects.create(
-        owner=owner,
+        created_by=created_by,
+        workspace=workspace or personal_workspace(created_by),
         idempotency_key=f"test-{next(_sequence)}",
         prompt=prompt,
         model=model,
@@ -71,14 +87,15 @@ def make_image(
     created_at: datetime | None = None,
     **fields: Any,
 ) -> Image:
-    """A saved Image of `generation` (owner copied from it), with file names but no files.
+    """A saved Image of `generation` (workspace and maker copied from it), with file names but
+    no files.
 
     `index` defaults to the next free one.
     """
     if index is None:
         index = generation.images.count()
     digest = hashlib.sha256(f"{generation.pk}-{index}-{next(_sequence)}".encode()).hexdigest()
-    owner_dir = f"u{generation.owner_id}"
+    owner_dir = f"w{generation.workspace_id}"
     values: dict[str, Any] = {
         "original": f"{owner_dir}/originals/{digest}.png",
         "format": "png",
@@ -92,7 +109,8 @@ def make_image(
     }
     return Image.objects.create(
         generation=generation,
-        owner_id=generation.owner_id,
+        workspace_id=generation.workspace_id,
+        created_by_id=generation.created_by_id,
         index=index,
         is_favorite=is_favorite,
         created_at=created_at or generation.created_at,

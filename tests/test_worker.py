@@ -11,12 +11,13 @@ from django_tasks_db.models import DBTaskResult
 from gallery.models import Generation
 from gallery.services import generations
 from gallery.services.generations import GenerationParams
+from gallery.services.workspaces import personal_membership
 from tests.workers import wait_until
 
 
 def create(user, prompt: str, n: int = 2) -> Generation:
     generation, _ = generations.create_generation(
-        user=user,
+        membership=personal_membership(user=user),
         params=GenerationParams(prompt=prompt, model="grok-3-image", n=n, size="960x960"),
         idempotency_key=generations.new_idempotency_key(),
     )

@@ -15,7 +15,7 @@ def test_a_new_user_signs_up_sees_the_gallery_logs_out_and_is_locked_out(page: P
     page.get_by_label("Password confirmation").fill("a-long-unusual-pass-42")
     page.get_by_role("button", name="Sign up").click()
 
-    expect(page).to_have_url(page.base_url + "/")
+    expect(page).to_have_url(page.base_url + "/w/grace/")
     expect(page.get_by_role("heading", name="Nothing here yet")).to_be_visible()
 
     page.get_by_text("grace", exact=True).click()

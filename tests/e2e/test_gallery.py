@@ -28,7 +28,9 @@ def signed_in(page: Page, user):
 def add_images(user, prompts: list[str]) -> list[Image]:
     made = []
     for number, prompt in enumerate(prompts):
-        generation = make_generation(owner=user, prompt=prompt, n=1, model="demo", size="960x960")
+        generation = make_generation(
+            created_by=user, prompt=prompt, n=1, model="demo", size="960x960"
+        )
         data = make_image_bytes(format="PNG", size=(24, 24), color=(number * 4 % 255, 90, 160))
         made.append(imaging.store_image(generation=generation, index=0, data=data))
     return made
@@ -43,7 +45,7 @@ def test_scrolling_down_loads_the_next_page(signed_in: Page, user):
     page.locator("#load-more").scroll_into_view_if_needed()
     expect(tiles).to_have_count(60)
     expect(page.locator("#load-more")).to_have_count(0)
-    expect(page).to_have_url(page.base_url + "/")  # loading more does not change the URL
+    expect(page).to_have_url(page.base_url + "/w/ada/")  # loading more does not change the URL
 
 
 def test_search_as_you_type_in_english_and_chinese(signed_in: Page, user):
@@ -87,7 +89,7 @@ def test_the_overlay_opens_moves_with_the_arrows_and_closes_with_escape(signed_i
 
     page.keyboard.press("Escape")
     expect(overlay).to_be_hidden()
-    expect(page).to_have_url(page.base_url + "/")
+    expect(page).to_have_url(page.base_url + "/w/ada/")
 
     # The same URL is a page of its own, e.g. after a reload.
     page.goto(page.base_url + f"/images/{older.pk}/")
@@ -115,7 +117,7 @@ def test_delete_then_undo(signed_in: Page, user):
     page.goto(page.base_url + f"/images/{victim.pk}/")
     page.get_by_role("button", name="Delete").click()
 
-    expect(page).to_have_url(page.base_url + "/")
+    expect(page).to_have_url(page.base_url + "/w/ada/")
     expect(page.get_by_role("status").filter(has_text="Moved to the trash.")).to_be_visible()
     expect(page.locator("#grid figure.tile")).to_have_count(1)
     page.get_by_role("button", name="Undo").click()

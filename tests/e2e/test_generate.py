@@ -11,7 +11,7 @@ def sign_up(page: Page, username: str = "grace") -> None:
     page.get_by_label("Password", exact=True).fill("a-long-unusual-pass-42")
     page.get_by_label("Password confirmation").fill("a-long-unusual-pass-42")
     page.get_by_role("button", name="Sign up").click()
-    expect(page).to_have_url(page.base_url + "/")
+    expect(page).to_have_url(page.base_url + "/w/grace/")
 
 
 def choose_model(page: Page, model: str) -> None:

@@ -32,6 +32,20 @@ SCENARIOS = [
     "scan baseline: icontains '青花瓷'",
     "scan baseline: icontains '一只猫'",
     "scan baseline: icontains 'platypus'",
+    *(
+        f"{label}: {name}"
+        for label in ("team", "1%")
+        for name in (
+            "image grid, first page",
+            "generation grid, first page",
+            "search 'ocarina' (rare English)",
+            "search '一只猫' (common Chinese)",
+            "search 'moon' (common English)",
+            "search 'platypus' (no match)",
+            "search 'moon' + model=dall-e-3 + favorites",
+            "prompt history, first page",
+        )
+    ),
 ]
 
 
@@ -46,6 +60,8 @@ def test_bench_gallery_prints_a_row_per_scenario_and_leaves_nothing_behind():
         "bench_gallery",
         "--generations=200",
         "--total-generations=400",
+        "--team-generations=100",
+        "--team-members=3",
         "--images=500",
         "--repeat=2",
         f"--database-name=atelier_bench_test_{os.getpid()}",
@@ -100,6 +116,7 @@ def test_bench_gallery_prints_a_row_per_scenario_and_leaves_nothing_behind():
     [
         ["--generations=0"],
         ["--generations=10", "--total-generations=5"],
+        ["--generations=10", "--team-generations=10", "--total-generations=15"],
         ["--images=-1"],
         ["--repeat=0"],
     ],

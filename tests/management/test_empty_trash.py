@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def trashed_image(user, *, days_ago: float, color) -> Image:
-    generation = make_generation(owner=user, prompt=f"trashed {days_ago}", n=1)
+    generation = make_generation(created_by=user, prompt=f"trashed {days_ago}", n=1)
     image = imaging.store_image(
         generation=generation, index=0, data=make_image_bytes(format="PNG", color=color)
     )

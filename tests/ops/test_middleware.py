@@ -18,7 +18,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
 def test_pages_carry_a_csp_with_a_nonce_that_the_htmx_script_uses(user_client):
-    response = user_client.get(reverse("gallery:index"))
+    response = user_client.get(reverse("gallery:index", args=["ada"]))
     policy = response["Content-Security-Policy"]
     assert "default-src 'self'" in policy
     assert "object-src 'none'" in policy

@@ -7,7 +7,7 @@ import pytest
 from django.http import QueryDict
 from django.utils import timezone
 
-from gallery.models import Generation, Image
+from gallery.models import Generation, Image, Membership
 from gallery.services.browse import (
     GridFilters,
     Page,
@@ -16,7 +16,13 @@ from gallery.services.browse import (
     prompt_history,
     usage_summary,
 )
-from tests.factories import make_generation, make_image, trash_generation, trash_image
+from gallery.services.workspaces import personal_membership
+from tests.factories import make_generation, make_image, make_team, trash_generation, trash_image
+
+
+def member(user) -> Membership:
+    return personal_membership(user=user)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -118,12 +124,12 @@ def test_a_long_query_is_cut():
 
 def images_of(user, filters=NO_FILTERS):
     return lambda cursor, per_page: image_page(
-        user=user, filters=filters, cursor=cursor, per_page=per_page
+        membership=member(user), filters=filters, cursor=cursor, per_page=per_page
     )
 
 
 def test_image_pages_cover_every_live_image_once_newest_first(user):
-    generations = [make_generation(owner=user, n_images=3) for _ in range(4)]
+    generations = [make_generation(created_by=user, n_images=3) for _ in range(4)]
     expected = sorted((i.id for g in generations for i in g.images.all()), reverse=True)
 
     for per_page in (1, 5, 12, 48):
@@ -133,17 +139,19 @@ def test_image_pages_cover_every_live_image_once_newest_first(user):
 
 
 def test_an_empty_gallery_is_one_empty_page(user):
-    page = image_page(user=user, filters=NO_FILTERS, cursor=None)
+    page = image_page(membership=member(user), filters=NO_FILTERS, cursor=None)
     assert page == Page(items=[], next_cursor=None)
     assert not page.has_next
 
 
 def test_rows_added_between_page_loads_never_repeat_or_shift_what_comes_next(user):
-    generation = make_generation(owner=user, n_images=6)
-    first = image_page(user=user, filters=NO_FILTERS, cursor=None, per_page=4)
-    newer = make_generation(owner=user, n_images=3)
+    generation = make_generation(created_by=user, n_images=6)
+    first = image_page(membership=member(user), filters=NO_FILTERS, cursor=None, per_page=4)
+    newer = make_generation(created_by=user, n_images=3)
 
-    second = image_page(user=user, filters=NO_FILTERS, cursor=first.next_cursor, per_page=4)
+    second = image_page(
+        membership=member(user), filters=NO_FILTERS, cursor=first.next_cursor, per_page=4
+    )
 
     assert ids(first.items) + ids(second.items) == sorted(ids(generation.images.all()))[::-1]
     assert not set(ids(second.items)) & set(ids(newer.images.all()))
@@ -154,56 +162,66 @@ def test_rows_added_between_page_loads_never_repeat_or_shift_what_comes_next(use
     "cursor", ["", "abc", "-5", "0", "1e3", "12.5", " 12", "\uff11\uff12", "9" * 40, "g12", "None"]
 )
 def test_a_malformed_cursor_gives_the_first_page(user, cursor):
-    make_generation(owner=user, n_images=3)
-    first = image_page(user=user, filters=NO_FILTERS, cursor=None, per_page=2)
+    make_generation(created_by=user, n_images=3)
+    first = image_page(membership=member(user), filters=NO_FILTERS, cursor=None, per_page=2)
 
-    assert image_page(user=user, filters=NO_FILTERS, cursor=cursor, per_page=2) == first
+    assert (
+        image_page(membership=member(user), filters=NO_FILTERS, cursor=cursor, per_page=2) == first
+    )
 
 
 def test_trashed_images_and_generations_are_not_in_the_grid(user):
-    kept = make_generation(owner=user, n_images=2)
-    trashed = make_generation(owner=user, n_images=2)
+    kept = make_generation(created_by=user, n_images=2)
+    trashed = make_generation(created_by=user, n_images=2)
     trash_generation(trashed)
     trash_image(kept.images.get(index=0))
 
-    page = image_page(user=user, filters=NO_FILTERS, cursor=None)
+    page = image_page(membership=member(user), filters=NO_FILTERS, cursor=None)
 
     assert ids(page.items) == [kept.images.get(index=1).id]
 
 
 def test_the_grid_is_the_users_own(user, other_user):
-    mine = make_generation(owner=user, n_images=1)
-    make_generation(owner=other_user, n_images=3)
+    mine = make_generation(created_by=user, n_images=1)
+    make_generation(created_by=other_user, n_images=3)
 
-    assert ids(image_page(user=user, filters=NO_FILTERS, cursor=None).items) == ids(
+    assert ids(image_page(membership=member(user), filters=NO_FILTERS, cursor=None).items) == ids(
         mine.images.all()
     )
     # Another user's cursor shows them nothing of mine.
-    theirs = image_page(user=other_user, filters=NO_FILTERS, cursor=None, per_page=1)
-    other_page = image_page(user=other_user, filters=NO_FILTERS, cursor=theirs.next_cursor)
+    theirs = image_page(membership=member(other_user), filters=NO_FILTERS, cursor=None, per_page=1)
+    other_page = image_page(
+        membership=member(other_user), filters=NO_FILTERS, cursor=theirs.next_cursor
+    )
     assert not set(ids(other_page.items)) & set(ids(mine.images.all()))
 
 
-def test_an_anonymous_user_sees_nothing(user):
-    from django.contrib.auth.models import AnonymousUser
-
-    make_generation(owner=user, n_images=1)
-    assert image_page(user=AnonymousUser(), filters=NO_FILTERS, cursor=None).items == []
-    assert generation_page(user=AnonymousUser(), filters=NO_FILTERS, cursor=None).items == []
-    assert prompt_history(user=AnonymousUser()).items == []
+def test_a_team_grid_holds_every_member_s_rows_and_nothing_else(user, other_user):
+    team = make_team(members={user: "owner", other_user: "viewer"})
+    ours = [
+        make_generation(created_by=maker, workspace=team, prompt="a fox", n_images=1)
+        for maker in (user, other_user)
+    ]
+    make_generation(created_by=user, prompt="a fox", n_images=1)  # in ada's own workspace
+    viewer = Membership.objects.get(workspace=team, user=other_user)
+    for filters in (NO_FILTERS, GridFilters(q="fox")):
+        page = image_page(membership=viewer, filters=filters, cursor=None)
+        assert {image.generation for image in page.items} == set(ours)
+        generations = generation_page(membership=viewer, filters=filters, cursor=None)
+        assert set(generations.items) == set(ours)
 
 
 def test_image_filters(user):
-    dalle = make_generation(owner=user, model="dall-e-3", size="1792x1024", n_images=2)
-    square = make_generation(owner=user, model="grok-3-image", size="960x960", n_images=1)
-    wide = make_generation(owner=user, model="grok-3-image", aspect_ratio="16:9", n_images=1)
-    partial = make_generation(owner=user, status=Generation.Status.PARTIAL, n_images=1, n=2)
+    dalle = make_generation(created_by=user, model="dall-e-3", size="1792x1024", n_images=2)
+    square = make_generation(created_by=user, model="grok-3-image", size="960x960", n_images=1)
+    wide = make_generation(created_by=user, model="grok-3-image", aspect_ratio="16:9", n_images=1)
+    partial = make_generation(created_by=user, status=Generation.Status.PARTIAL, n_images=1, n=2)
     favorite = make_image(generation=square, is_favorite=True)
     trashed_favorite = make_image(generation=square, is_favorite=True)
     trash_image(trashed_favorite)
 
     def shown(**filters) -> set[int]:
-        page = image_page(user=user, filters=GridFilters(**filters), cursor=None)
+        page = image_page(membership=member(user), filters=GridFilters(**filters), cursor=None)
         return set(ids(page.items))
 
     assert shown(model="dall-e-3") == set(ids(dalle.images.all()))
@@ -224,25 +242,30 @@ def test_date_filters_take_whole_days_in_the_current_time_zone(user):
         return dt.datetime(2026, 3, day, hour, 30, tzinfo=tokyo)
 
     # 00:30 on the 2nd in Tokyo is still the 1st in UTC.
-    early = make_generation(owner=user, created_at=at(2, 0), n_images=1)
-    late = make_generation(owner=user, created_at=at(2, 23), n_images=1)
-    before = make_generation(owner=user, created_at=at(1, 23), n_images=1)
-    after = make_generation(owner=user, created_at=at(3, 0), n_images=1)
+    early = make_generation(created_by=user, created_at=at(2, 0), n_images=1)
+    late = make_generation(created_by=user, created_at=at(2, 23), n_images=1)
+    before = make_generation(created_by=user, created_at=at(1, 23), n_images=1)
+    after = make_generation(created_by=user, created_at=at(3, 0), n_images=1)
 
     with timezone.override(tokyo):
         on_the_2nd = GridFilters(date_from=dt.date(2026, 3, 2), date_to=dt.date(2026, 3, 2))
-        images = image_page(user=user, filters=on_the_2nd, cursor=None).items
-        generations = generation_page(user=user, filters=on_the_2nd, cursor=None).items
+        images = image_page(membership=member(user), filters=on_the_2nd, cursor=None).items
+        generations = generation_page(
+            membership=member(user), filters=on_the_2nd, cursor=None
+        ).items
         from_the_2nd = GridFilters(date_from=dt.date(2026, 3, 2))
         until_the_2nd = GridFilters(date_to=dt.date(2026, 3, 2))
         assert {
-            i.generation for i in image_page(user=user, filters=from_the_2nd, cursor=None).items
+            i.generation
+            for i in image_page(membership=member(user), filters=from_the_2nd, cursor=None).items
         } == {
             early,
             late,
             after,
         }
-        assert set(generation_page(user=user, filters=until_the_2nd, cursor=None).items) == {
+        assert set(
+            generation_page(membership=member(user), filters=until_the_2nd, cursor=None).items
+        ) == {
             before,
             early,
             late,
@@ -253,13 +276,16 @@ def test_date_filters_take_whole_days_in_the_current_time_zone(user):
 
 
 def test_the_image_grid_loads_generations_with_the_page(user, django_assert_num_queries):
+    membership = member(user)
     for _ in range(3):
-        make_generation(owner=user, n_images=4)
+        make_generation(created_by=user, n_images=4)
 
     for per_page in (2, 11):
         for filters in (NO_FILTERS, GridFilters(q="fox"), GridFilters(q="fo", favorites=True)):
             with django_assert_num_queries(1):
-                page = image_page(user=user, filters=filters, cursor=None, per_page=per_page)
+                page = image_page(
+                    membership=membership, filters=filters, cursor=None, per_page=per_page
+                )
                 for image in page.items:
                     assert image.generation.prompt
                     assert image.thumbnail_small.name
@@ -270,10 +296,10 @@ def test_the_image_grid_loads_generations_with_the_page(user, django_assert_num_
 
 def test_search_pages_run_newest_generation_first_and_end_at_a_generation(user):
     foxes = [
-        make_generation(owner=user, prompt=f"fox {i}", n_images=n)
+        make_generation(created_by=user, prompt=f"fox {i}", n_images=n)
         for i, n in enumerate([3, 1, 4, 2, 5, 1, 2])
     ]
-    make_generation(owner=user, prompt="a whale", n_images=3)
+    make_generation(created_by=user, prompt="a whale", n_images=3)
 
     for query in ("fox", "fo"):
         for per_page in (1, 3, 4, 10):
@@ -301,13 +327,17 @@ def test_search_pages_run_newest_generation_first_and_end_at_a_generation(user):
 
 
 def test_search_pages_do_not_repeat_when_generations_are_added(user):
-    older = [make_generation(owner=user, prompt="a fox", n_images=2) for _ in range(3)]
+    older = [make_generation(created_by=user, prompt="a fox", n_images=2) for _ in range(3)]
     filters = GridFilters(q="fox")
-    first = image_page(user=user, filters=filters, cursor=None, per_page=2)
-    make_generation(owner=user, prompt="a new fox", n_images=2)
+    first = image_page(membership=member(user), filters=filters, cursor=None, per_page=2)
+    make_generation(created_by=user, prompt="a new fox", n_images=2)
 
-    second = image_page(user=user, filters=filters, cursor=first.next_cursor, per_page=2)
-    third = image_page(user=user, filters=filters, cursor=second.next_cursor, per_page=2)
+    second = image_page(
+        membership=member(user), filters=filters, cursor=first.next_cursor, per_page=2
+    )
+    third = image_page(
+        membership=member(user), filters=filters, cursor=second.next_cursor, per_page=2
+    )
 
     assert [ids(p.items) for p in (first, second, third)] == [
         sorted(ids(g.images.all()), reverse=True) for g in reversed(older)
@@ -316,26 +346,39 @@ def test_search_pages_do_not_repeat_when_generations_are_added(user):
 
 
 def test_a_plain_cursor_on_a_search_page_is_ignored(user):
-    make_generation(owner=user, prompt="a fox", n_images=3)
-    plain = image_page(user=user, filters=NO_FILTERS, cursor=None, per_page=1)
-    first = image_page(user=user, filters=GridFilters(q="fox"), cursor=None, per_page=1)
+    make_generation(created_by=user, prompt="a fox", n_images=3)
+    plain = image_page(membership=member(user), filters=NO_FILTERS, cursor=None, per_page=1)
+    first = image_page(
+        membership=member(user), filters=GridFilters(q="fox"), cursor=None, per_page=1
+    )
 
     assert (
-        image_page(user=user, filters=GridFilters(q="fox"), cursor=plain.next_cursor, per_page=1)
+        image_page(
+            membership=member(user),
+            filters=GridFilters(q="fox"),
+            cursor=plain.next_cursor,
+            per_page=1,
+        )
         == first
     )
 
 
 def test_search_combines_with_the_other_filters(user, other_user):
-    fox = make_generation(owner=user, prompt="a fox", model="dall-e-3", n_images=2)
-    make_generation(owner=user, prompt="a fox", model="gpt-image-1", n_images=2)
-    make_generation(owner=user, prompt="a whale", model="dall-e-3", n_images=2)
-    make_generation(owner=other_user, prompt="a fox", model="dall-e-3", n_images=2)
+    fox = make_generation(created_by=user, prompt="a fox", model="dall-e-3", n_images=2)
+    make_generation(created_by=user, prompt="a fox", model="gpt-image-1", n_images=2)
+    make_generation(created_by=user, prompt="a whale", model="dall-e-3", n_images=2)
+    make_generation(created_by=other_user, prompt="a fox", model="dall-e-3", n_images=2)
     favorite = fox.images.get(index=1)
     Image.objects.filter(pk=favorite.pk).update(is_favorite=True)
 
     def shown(**filters) -> set[int]:
-        return set(ids(image_page(user=user, filters=GridFilters(**filters), cursor=None).items))
+        return set(
+            ids(
+                image_page(
+                    membership=member(user), filters=GridFilters(**filters), cursor=None
+                ).items
+            )
+        )
 
     assert shown(q="fox", model="dall-e-3") == set(ids(fox.images.all()))
     assert shown(q="fo", model="dall-e-3") == set(ids(fox.images.all()))
@@ -348,14 +391,14 @@ def test_search_combines_with_the_other_filters(user, other_user):
 
 def generations_of(user, filters=NO_FILTERS):
     return lambda cursor, per_page: generation_page(
-        user=user, filters=filters, cursor=cursor, per_page=per_page
+        membership=member(user), filters=filters, cursor=cursor, per_page=per_page
     )
 
 
 def test_generation_pages_cover_every_live_generation_once_newest_first(user, other_user):
-    made = [make_generation(owner=user, prompt=f"fox {i}", n_images=i % 3) for i in range(9)]
+    made = [make_generation(created_by=user, prompt=f"fox {i}", n_images=i % 3) for i in range(9)]
     trash_generation(made[4])
-    make_generation(owner=other_user, n_images=1)
+    make_generation(created_by=other_user, n_images=1)
     expected = [g.id for g in reversed(made) if g.deleted_at is None]
 
     for filters in (NO_FILTERS, GridFilters(q="fox"), GridFilters(q="fo")):
@@ -365,11 +408,13 @@ def test_generation_pages_cover_every_live_generation_once_newest_first(user, ot
 
 
 def test_generations_made_between_page_loads_do_not_repeat(user):
-    older = [make_generation(owner=user, prompt="a fox") for _ in range(4)]
+    older = [make_generation(created_by=user, prompt="a fox") for _ in range(4)]
     for filters in (NO_FILTERS, GridFilters(q="fox")):
-        first = generation_page(user=user, filters=filters, cursor=None, per_page=2)
-        make_generation(owner=user, prompt="a fox")
-        second = generation_page(user=user, filters=filters, cursor=first.next_cursor, per_page=2)
+        first = generation_page(membership=member(user), filters=filters, cursor=None, per_page=2)
+        make_generation(created_by=user, prompt="a fox")
+        second = generation_page(
+            membership=member(user), filters=filters, cursor=first.next_cursor, per_page=2
+        )
 
         assert first.items + second.items == older[::-1]
         assert not second.has_next
@@ -377,8 +422,9 @@ def test_generations_made_between_page_loads_do_not_repeat(user):
 
 
 def test_generation_pages_hold_their_live_images_in_index_order(user, django_assert_num_queries):
+    membership = member(user)
     for _ in range(4):
-        generation = make_generation(owner=user, n_images=0)
+        generation = make_generation(created_by=user, n_images=0)
         for index in (2, 0, 3, 1):
             make_image(generation=generation, index=index)
         trash_image(generation.images.get(index=3))
@@ -386,22 +432,26 @@ def test_generation_pages_hold_their_live_images_in_index_order(user, django_ass
     for per_page in (1, 3, 10):
         for filters in (NO_FILTERS, GridFilters(q="fox", favorites=False), GridFilters(q="ox")):
             with django_assert_num_queries(2):
-                page = generation_page(user=user, filters=filters, cursor=None, per_page=per_page)
+                page = generation_page(
+                    membership=membership, filters=filters, cursor=None, per_page=per_page
+                )
                 for generation in page.items:
                     assert [image.index for image in generation.images.all()] == [0, 1, 2]
 
 
 def test_generation_filters(user):
-    favorite = make_generation(owner=user, model="dall-e-3", n_images=2)
+    favorite = make_generation(created_by=user, model="dall-e-3", n_images=2)
     Image.objects.filter(generation=favorite, index=0).update(is_favorite=True)
-    trashed_favorite = make_generation(owner=user, n_images=1)
+    trashed_favorite = make_generation(created_by=user, n_images=1)
     Image.objects.filter(generation=trashed_favorite).update(is_favorite=True)
     trash_image(trashed_favorite.images.get())
-    failed = make_generation(owner=user, status=Generation.Status.FAILED)
-    plain = make_generation(owner=user, model="dall-e-3", size="1792x1024", n_images=1)
+    failed = make_generation(created_by=user, status=Generation.Status.FAILED)
+    plain = make_generation(created_by=user, model="dall-e-3", size="1792x1024", n_images=1)
 
     def shown(**filters) -> list[Generation]:
-        return generation_page(user=user, filters=GridFilters(**filters), cursor=None).items
+        return generation_page(
+            membership=member(user), filters=GridFilters(**filters), cursor=None
+        ).items
 
     assert shown(favorites=True) == [favorite]
     assert shown(status="failed") == [failed]
@@ -414,19 +464,23 @@ def test_generation_filters(user):
 
 
 def test_prompts_are_grouped_by_their_normalised_form(user, other_user):
-    first = make_generation(owner=user, prompt="A fox  in the snow", model="dall-e-3", n_images=2)
-    make_generation(owner=user, prompt="a whale", n_images=1)
+    first = make_generation(
+        created_by=user, prompt="A fox  in the snow", model="dall-e-3", n_images=2
+    )
+    make_generation(created_by=user, prompt="a whale", n_images=1)
     second = make_generation(
-        owner=user, prompt="a fox in the snow", model="gpt-image-1", n_images=1
+        created_by=user, prompt="a fox in the snow", model="gpt-image-1", n_images=1
     )
     latest = make_generation(
-        owner=user, prompt=" A FOX in the\nsnow ", model="dall-e-3", n_images=0
+        created_by=user, prompt=" A FOX in the\nsnow ", model="dall-e-3", n_images=0
     )
-    make_generation(owner=other_user, prompt="a fox in the snow", n_images=1)
-    trashed = make_generation(owner=user, prompt="a fox in the snow", model="dall-e-2", n_images=1)
+    make_generation(created_by=other_user, prompt="a fox in the snow", n_images=1)
+    trashed = make_generation(
+        created_by=user, prompt="a fox in the snow", model="dall-e-2", n_images=1
+    )
     trash_generation(trashed)
 
-    page = prompt_history(user=user)
+    page = prompt_history(membership=member(user))
 
     assert [item.prompt_normalized for item in page.items] == ["a fox in the snow", "a whale"]
     fox = page.items[0]
@@ -443,56 +497,61 @@ def test_prompts_are_grouped_by_their_normalised_form(user, other_user):
 
 
 def test_the_thumbnail_strip_holds_the_newest_six_live_images(user):
-    generations = [make_generation(owner=user, prompt="a fox", n_images=3) for _ in range(3)]
+    generations = [make_generation(created_by=user, prompt="a fox", n_images=3) for _ in range(3)]
     trash_image(generations[-1].images.get(index=2))
     live = sorted(
         (i.id for g in generations for i in g.images.all() if i.deleted_at is None), reverse=True
     )
 
-    (fox,) = prompt_history(user=user).items
+    (fox,) = prompt_history(membership=member(user)).items
 
     assert [image.id for image in fox.thumbnails] == live[:6]
 
 
 def test_prompt_history_pages_by_last_use(user):
     for i in range(7):
-        make_generation(owner=user, prompt=f"prompt {i}")
-    make_generation(owner=user, prompt="PROMPT 2")  # prompt 2 is now the most recent
+        make_generation(created_by=user, prompt=f"prompt {i}")
+    make_generation(created_by=user, prompt="PROMPT 2")  # prompt 2 is now the most recent
     expected = ["prompt 2", "prompt 6", "prompt 5", "prompt 4", "prompt 3", "prompt 1", "prompt 0"]
 
     for per_page in (1, 2, 3, 30):
         pages = all_pages(
-            lambda cursor, per_page: prompt_history(user=user, cursor=cursor, per_page=per_page),
+            lambda cursor, per_page: prompt_history(
+                membership=member(user), cursor=cursor, per_page=per_page
+            ),
             per_page=per_page,
         )
         assert [item.prompt_normalized for page in pages for item in page] == expected
 
-    assert prompt_history(user=user, cursor="garbage") == prompt_history(user=user)
+    assert prompt_history(membership=member(user), cursor="garbage") == prompt_history(
+        membership=member(user)
+    )
 
 
 def test_prompt_history_query_count_does_not_grow_with_the_page(user, django_assert_num_queries):
+    membership = member(user)
     for i in range(12):
         for model in ("dall-e-3", "gpt-image-1"):
-            make_generation(owner=user, prompt=f"prompt {i}", model=model, n_images=2)
+            make_generation(created_by=user, prompt=f"prompt {i}", model=model, n_images=2)
 
     for per_page in (1, 5, 12):
         with django_assert_num_queries(3):
-            page = prompt_history(user=user, per_page=per_page)
+            page = prompt_history(membership=membership, per_page=per_page)
             for item in page.items:
                 assert item.count == 2
                 assert len(item.thumbnails) == 4
                 assert [image.thumbnail_small.name for image in item.thumbnails]
     with django_assert_num_queries(1):
-        assert prompt_history(user=user, query="nothing like it").items == []
+        assert prompt_history(membership=membership, query="nothing like it").items == []
 
 
 def test_prompt_history_search(user):
-    make_generation(owner=user, prompt="画一只猫在月亮上")
-    make_generation(owner=user, prompt="a fox", revised_prompt="a red fox in a golden field")
-    make_generation(owner=user, prompt="a whale")
+    make_generation(created_by=user, prompt="画一只猫在月亮上")
+    make_generation(created_by=user, prompt="a fox", revised_prompt="a red fox in a golden field")
+    make_generation(created_by=user, prompt="a whale")
 
     def found(query: str) -> list[str]:
-        return [item.prompt for item in prompt_history(user=user, query=query).items]
+        return [item.prompt for item in prompt_history(membership=member(user), query=query).items]
 
     assert found("一只猫") == ["画一只猫在月亮上"]
     assert found("猫") == ["画一只猫在月亮上"]
@@ -508,29 +567,34 @@ def test_usage_sums_images_and_tokens_per_day_and_model(user, other_user):
     today = timezone.localdate()
     now = timezone.now()
     yesterday = now - dt.timedelta(days=1)
-    make_generation(owner=user, model="dall-e-3", n_images=2, usage={"total_tokens": 100})
+    make_generation(created_by=user, model="dall-e-3", n_images=2, usage={"total_tokens": 100})
     make_generation(
-        owner=user, model="dall-e-3", n_images=1, usage={"input_tokens": 5, "output_tokens": 7}
+        created_by=user, model="dall-e-3", n_images=1, usage={"input_tokens": 5, "output_tokens": 7}
     )
     make_generation(
-        owner=user,
+        created_by=user,
         model="gpt-image-1",
         n_images=3,
         created_at=yesterday,
         usage={"total_tokens": 50, "input_tokens": 1, "output_tokens": 1},
     )
-    trashed = make_generation(owner=user, model="gpt-image-1", n_images=1, created_at=yesterday)
+    trashed = make_generation(
+        created_by=user, model="gpt-image-1", n_images=1, created_at=yesterday
+    )
     trash_generation(trashed)
-    make_generation(owner=user, status=Generation.Status.FAILED, usage=None)
+    make_generation(created_by=user, status=Generation.Status.FAILED, usage=None)
     # Odd shapes count as nothing rather than raising.
     for odd in ([1, 2], "n/a", {"total_tokens": None}, {"total_tokens": "x"}, 42, {"input": 3}):
-        make_generation(owner=user, model="demo", usage=odd)
+        make_generation(created_by=user, model="demo", usage=odd)
     make_generation(
-        owner=user, n_images=5, usage={"total_tokens": 1000}, created_at=now - dt.timedelta(days=40)
+        created_by=user,
+        n_images=5,
+        usage={"total_tokens": 1000},
+        created_at=now - dt.timedelta(days=40),
     )
-    make_generation(owner=other_user, n_images=5, usage={"total_tokens": 1000})
+    make_generation(created_by=other_user, n_images=5, usage={"total_tokens": 1000})
 
-    summary = usage_summary(user=user, days=30)
+    summary = usage_summary(membership=member(user), days=30)
 
     assert summary.end == today
     assert summary.start == today - dt.timedelta(days=29)
@@ -555,9 +619,9 @@ def test_usage_days_follow_the_current_time_zone(user):
     with timezone.override(tokyo):
         today = timezone.localdate()
         midnight = dt.datetime.combine(today, dt.time(0, 30), tzinfo=tokyo)
-        make_generation(owner=user, n_images=1, created_at=midnight, usage={"total_tokens": 9})
+        make_generation(created_by=user, n_images=1, created_at=midnight, usage={"total_tokens": 9})
 
-        summary = usage_summary(user=user, days=1)
+        summary = usage_summary(membership=member(user), days=1)
 
     assert [(day.day, day.total.images, day.total.tokens) for day in summary.days] == [
         (today, 1, 9)
@@ -589,10 +653,10 @@ def test_usage_days_follow_the_current_time_zone(user):
     ],
 )
 def test_token_counts_tolerate_every_usage_shape(user, usage, tokens):
-    make_generation(owner=user, usage=usage)
-    make_generation(owner=user, usage={"total_tokens": 1000}, n_images=2)
+    make_generation(created_by=user, usage=usage)
+    make_generation(created_by=user, usage={"total_tokens": 1000}, n_images=2)
 
-    summary = usage_summary(user=user, days=1)
+    summary = usage_summary(membership=member(user), days=1)
 
     assert summary.total.tokens == tokens + 1000
     assert summary.total.images == 2
@@ -603,19 +667,19 @@ def test_token_counts_tolerate_every_usage_shape(user, usage, tokens):
 
 def test_needing_attention_is_the_pending_and_the_recent_failures(user, other_user):
     now = timezone.now()
-    queued = make_generation(owner=user, status=Generation.Status.QUEUED)
-    running = make_generation(owner=user, status=Generation.Status.RUNNING)
-    failed_now = make_generation(owner=user, status=Generation.Status.FAILED)
+    queued = make_generation(created_by=user, status=Generation.Status.QUEUED)
+    running = make_generation(created_by=user, status=Generation.Status.RUNNING)
+    failed_now = make_generation(created_by=user, status=Generation.Status.FAILED)
     make_generation(
-        owner=user, status=Generation.Status.FAILED, created_at=now - dt.timedelta(days=2)
+        created_by=user, status=Generation.Status.FAILED, created_at=now - dt.timedelta(days=2)
     )
-    make_generation(owner=user, status=Generation.Status.SUCCEEDED)
-    make_generation(owner=other_user, status=Generation.Status.QUEUED)
-    trashed = make_generation(owner=user, status=Generation.Status.RUNNING)
+    make_generation(created_by=user, status=Generation.Status.SUCCEEDED)
+    make_generation(created_by=other_user, status=Generation.Status.QUEUED)
+    trashed = make_generation(created_by=user, status=Generation.Status.RUNNING)
     trash_generation(trashed)
 
     attention = (
-        Generation.objects.for_user(user)
+        Generation.objects.for_member(member(user))
         .live()
         .needing_attention(failed_since=now - dt.timedelta(hours=24))
     )

@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from gallery.models import Generation, Image
 from gallery.services import generations
 from gallery.services.generations import GenerationParams
+from gallery.services.workspaces import personal_membership
 from tests.fake_images_api import FAKE_API_KEY, Reply
 from tests.workers import wait_until
 
@@ -26,7 +27,9 @@ pytestmark = pytest.mark.django_db
 def create(user, *, prompt="a red fox in the snow", model="grok-3-image", n=2, **options):
     params = GenerationParams(prompt=prompt, model=model, n=n, **options)
     generation, created = generations.create_generation(
-        user=user, params=params, idempotency_key=generations.new_idempotency_key()
+        membership=personal_membership(user=user),
+        params=params,
+        idempotency_key=generations.new_idempotency_key(),
     )
     assert created
     return generation
@@ -62,7 +65,8 @@ def test_a_relay_generation_with_url_results_stores_every_image(user, fake_image
     assert generation.finished_at >= generation.started_at
     assert generation.lease_owner == ""
     image = generation.images.get(index=0)
-    assert image.owner == user
+    assert image.created_by == user
+    assert image.workspace_id == generation.workspace_id
     assert image.original.storage.exists(image.original.name)
     assert image.thumbnail_small.name.endswith(".webp")
 
@@ -259,9 +263,11 @@ def test_a_worker_that_keeps_dying_gives_up_with_a_message(user, fake_images_api
 
 def test_the_same_idempotency_key_returns_the_first_generation(user):
     params = GenerationParams(prompt="a fox", model="demo")
-    first, created = generations.create_generation(user=user, params=params, idempotency_key="k")
+    first, created = generations.create_generation(
+        membership=personal_membership(user=user), params=params, idempotency_key="k"
+    )
     second, created_again = generations.create_generation(
-        user=user, params=params, idempotency_key="k"
+        membership=personal_membership(user=user), params=params, idempotency_key="k"
     )
     assert (created, created_again) == (True, False)
     assert first.pk == second.pk

@@ -9,6 +9,7 @@ import pytest
 
 from gallery.models import Generation, Image
 from gallery.services import provenance
+from tests.factories import personal_workspace
 from tests.images import (
     make_image_bytes,
     open_image,
@@ -20,7 +21,12 @@ from tests.images import (
 @pytest.fixture
 def generation(user) -> Generation:
     return Generation.objects.create(
-        owner=user, idempotency_key="key-1", prompt="a red fox in the snow", model="demo", n=4
+        created_by=user,
+        workspace=personal_workspace(user),
+        idempotency_key="key-1",
+        prompt="a red fox in the snow",
+        model="demo",
+        n=4,
     )
 
 

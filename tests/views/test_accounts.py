@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from gallery.models import Membership
+
 pytestmark = pytest.mark.django_db
 
 
@@ -18,8 +20,10 @@ def test_signup_creates_the_account_logs_in_and_lands_on_the_gallery(client):
         },
         follow=True,
     )
-    assert response.redirect_chain == [(reverse("gallery:index"), 302)]
+    assert response.redirect_chain == [(reverse("gallery:index", args=["grace"]), 302)]
     assert response.context["user"].get_username() == "grace"
+    (membership,) = Membership.objects.filter(user__username="grace").select_related("workspace")
+    assert (membership.role, membership.workspace.is_personal) == ("owner", True)
     assert b"Nothing here yet" in response.content
     assert get_user_model().objects.filter(username="grace").exists()
 
@@ -72,13 +76,13 @@ def test_login_returns_to_the_page_asked_for(client, user, password):
 
 
 def test_pages_require_login_and_come_back_after_it(client):
-    response = client.get(reverse("gallery:index"))
+    response = client.get(reverse("gallery:index", args=["ada"]))
     assert response.status_code == 302
-    assert response["Location"] == reverse("login") + "?next=/"
+    assert response["Location"] == reverse("login") + "?next=/w/ada/"
 
 
 def test_logged_in_user_sees_an_empty_gallery_with_a_first_run_message(user_client):
-    response = user_client.get(reverse("gallery:index"))
+    response = user_client.get(reverse("gallery:index", args=["ada"]))
     assert response.status_code == 200
     assert "Nothing here yet" in response.content.decode()
 
@@ -86,7 +90,7 @@ def test_logged_in_user_sees_an_empty_gallery_with_a_first_run_message(user_clie
 def test_logout_needs_post_and_ends_the_session(user_client):
     response = user_client.post(reverse("logout"))
     assert response.status_code == 302
-    assert user_client.get(reverse("gallery:index")).status_code == 302
+    assert user_client.get(reverse("gallery:index", args=["ada"])).status_code == 302
 
 
 def test_change_password(user_client, user, password):
@@ -116,7 +120,7 @@ def test_change_password_with_a_wrong_old_password(user_client):
 
 
 def test_static_files_are_served_and_htmx_comes_from_django_htmx(user_client):
-    content = user_client.get(reverse("gallery:index")).content.decode()
+    content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     assert "/static/django_htmx/htmx-2.min.js" in content
     assert 'hx-headers=\'{"x-csrftoken": "' in content
     assert "/static/gallery/app.css" in content

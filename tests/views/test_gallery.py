@@ -22,7 +22,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def stored_generation(user, *, prompt="a red fox in the snow", n=2, **fields):
     """A generation whose images have real files (stored through the images service)."""
-    generation = make_generation(owner=user, prompt=prompt, n=n, **fields)
+    generation = make_generation(created_by=user, prompt=prompt, n=n, **fields)
     for index in range(n):
         data = make_image_bytes(format="PNG", size=(40 + index, 30), color=(200, 30 * index, 90))
         imaging.store_image(generation=generation, index=index, data=data)
@@ -30,9 +30,9 @@ def stored_generation(user, *, prompt="a red fox in the snow", n=2, **fields):
 
 
 def test_the_grid_shows_the_newest_images_first_with_sizes_and_placeholders(user_client, user):
-    old = make_generation(owner=user, prompt="an old lighthouse", n_images=1)
-    new = make_generation(owner=user, prompt="a new lighthouse", n_images=1)
-    content = user_client.get(reverse("gallery:index")).content.decode()
+    old = make_generation(created_by=user, prompt="an old lighthouse", n_images=1)
+    new = make_generation(created_by=user, prompt="a new lighthouse", n_images=1)
+    content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     assert content.index("a new lighthouse") < content.index("an old lighthouse")
     image = new.images.get()
     assert f'width="{image.width}" height="{image.height}"' in content
@@ -43,8 +43,8 @@ def test_the_grid_shows_the_newest_images_first_with_sizes_and_placeholders(user
 
 def test_the_grid_pages_with_a_cursor_and_htmx_gets_only_the_next_tiles(user_client, user):
     for number in range(50):
-        make_generation(owner=user, prompt=f"fox number {number}", n_images=1)
-    first = user_client.get(reverse("gallery:index")).content.decode()
+        make_generation(created_by=user, prompt=f"fox number {number}", n_images=1)
+    first = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     assert first.count('class="tile"') == 48
     assert 'id="load-more"' in first
     assert 'hx-trigger="revealed"' in first
@@ -52,22 +52,25 @@ def test_the_grid_pages_with_a_cursor_and_htmx_gets_only_the_next_tiles(user_cli
     next_url = next_url.replace("&amp;", "&")
 
     fragment = user_client.get(
-        reverse("gallery:index") + next_url, HTTP_HX_TARGET="load-more", **HTMX
+        reverse("gallery:index", args=["ada"]) + next_url, HTTP_HX_TARGET="load-more", **HTMX
     ).content.decode()
     assert fragment.count('class="tile"') == 2
     assert "<html" not in fragment
     assert 'id="load-more"' not in fragment  # the last page
 
-    page_two = user_client.get(reverse("gallery:index") + next_url).content.decode()
+    page_two = user_client.get(reverse("gallery:index", args=["ada"]) + next_url).content.decode()
     assert "<html" in page_two
     assert page_two.count('class="tile"') == 2
 
 
 def test_search_and_filters_narrow_the_grid_and_live_in_the_url(user_client, user):
-    make_generation(owner=user, prompt="画一只猫在月亮上", n_images=1, model="demo")
-    make_generation(owner=user, prompt="a dog on the moon", n_images=1, model="gpt-image-1")
+    make_generation(created_by=user, prompt="画一只猫在月亮上", n_images=1, model="demo")
+    make_generation(created_by=user, prompt="a dog on the moon", n_images=1, model="gpt-image-1")
     response = user_client.get(
-        reverse("gallery:index"), {"q": "一只猫"}, HTTP_HX_TARGET="gallery-results", **HTMX
+        reverse("gallery:index", args=["ada"]),
+        {"q": "一只猫"},
+        HTTP_HX_TARGET="gallery-results",
+        **HTMX,
     )
     content = response.content.decode()
     assert "画一只猫在月亮上" in content
@@ -75,18 +78,24 @@ def test_search_and_filters_narrow_the_grid_and_live_in_the_url(user_client, use
     assert "<html" not in content
     assert "HX-Target" in response["Vary"]
 
-    content = user_client.get(reverse("gallery:index"), {"model": "gpt-image-1"}).content.decode()
+    content = user_client.get(
+        reverse("gallery:index", args=["ada"]), {"model": "gpt-image-1"}
+    ).content.decode()
     assert "a dog on the moon" in content
     assert "画一只猫在月亮上" not in content
     assert '<option value="gpt-image-1" selected>' in content
 
-    content = user_client.get(reverse("gallery:index"), {"q": "zebra"}).content.decode()
+    content = user_client.get(
+        reverse("gallery:index", args=["ada"]), {"q": "zebra"}
+    ).content.decode()
     assert "Nothing matches" in content
 
 
 def test_the_generations_view_shows_one_tile_per_generation(user_client, user):
-    make_generation(owner=user, prompt="four foxes", n_images=4)
-    content = user_client.get(reverse("gallery:index"), {"view": "generations"}).content.decode()
+    make_generation(created_by=user, prompt="four foxes", n_images=4)
+    content = user_client.get(
+        reverse("gallery:index", args=["ada"]), {"view": "generations"}
+    ).content.decode()
     assert content.count("generation-tile") == 1
     assert "4/4" in content
 
@@ -96,19 +105,20 @@ def test_the_grid_query_count_does_not_grow_with_the_page(
 ):
     def count_for(number_of_generations):
         for number in range(number_of_generations):
-            make_generation(owner=user, prompt=f"fox {number}", n_images=2)
+            make_generation(created_by=user, prompt=f"fox {number}", n_images=2)
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as queries:
-            user_client.get(reverse("gallery:index"))
+            user_client.get(reverse("gallery:index", args=["ada"]))
         return len(queries)
 
+    user_client.get(reverse("gallery:index", args=["ada"]))  # the session remembers "ada"
     small = count_for(1)
     large = count_for(30)
     assert small == large
     with django_assert_max_num_queries(12):
-        user_client.get(reverse("gallery:index"), {"view": "generations"})
+        user_client.get(reverse("gallery:index", args=["ada"]), {"view": "generations"})
 
 
 def test_the_detail_page_shows_every_parameter(user_client, user):
@@ -134,7 +144,7 @@ def test_the_detail_page_shows_every_parameter(user_client, user):
 
 
 def test_favorite_toggles_as_page_and_fragment(user_client, user):
-    image = make_image(generation=make_generation(owner=user))
+    image = make_image(generation=make_generation(created_by=user))
     response = user_client.post(reverse("gallery:image_favorite", args=[image.pk]))
     assert response.status_code == 302
     assert Image.objects.get(pk=image.pk).is_favorite
@@ -168,8 +178,8 @@ def test_emptying_the_trash_removes_rows_and_files(user_client, user):
     generation = stored_generation(user, n=1)
     image = generation.images.get()
     user_client.post(reverse("gallery:image_delete", args=[image.pk]))
-    assert "Restore" in user_client.get(reverse("gallery:trash")).content.decode()
-    user_client.post(reverse("gallery:trash_empty"))
+    assert "Restore" in user_client.get(reverse("gallery:trash", args=["ada"])).content.decode()
+    user_client.post(reverse("gallery:trash_empty", args=["ada"]))
     assert not Image.objects.filter(pk=image.pk).exists()
     assert not image.original.storage.exists(image.original.name)
     assert not image.original.storage.exists(image.thumbnail_small.name)
@@ -188,7 +198,7 @@ def test_download_embeds_provenance_and_names_the_file(user_client, user):
 def test_zip_download_streams_images_and_manifests(user_client, user):
     generation = stored_generation(user, prompt="画一只猫", n=2)
     ids = list(generation.images.values_list("pk", flat=True))
-    response = user_client.post(reverse("gallery:images_zip"), {"image": ids})
+    response = user_client.post(reverse("gallery:images_zip", args=["ada"]), {"image": ids})
     assert response.streaming
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
@@ -200,7 +210,7 @@ def test_zip_download_streams_images_and_manifests(user_client, user):
 
 
 def test_zip_of_nothing_says_what_to_do(user_client):
-    response = user_client.post(reverse("gallery:images_zip"), follow=True)
+    response = user_client.post(reverse("gallery:images_zip", args=["ada"]), follow=True)
     assert "Select at least one image" in response.content.decode()
 
 
@@ -229,7 +239,7 @@ def test_x_accel_redirect_hands_the_file_to_the_front_server(user_client, user, 
 
 
 def test_rerun_makes_a_new_generation_with_the_same_parameters(user_client, user):
-    source = make_generation(owner=user, prompt="again", model="demo", size="960x960", n=3)
+    source = make_generation(created_by=user, prompt="again", model="demo", size="960x960", n=3)
     user_client.post(
         reverse("gallery:generation_rerun", args=[source.pk]), {"idempotency_key": "r"}
     )
@@ -242,13 +252,15 @@ def test_rerun_makes_a_new_generation_with_the_same_parameters(user_client, user
 
 
 def test_remix_prefills_the_form_and_links_the_parent(user_client, user):
-    parent = make_generation(owner=user, prompt="a fox", model="demo", size="960x960")
-    content = user_client.get(reverse("gallery:index"), {"remix": parent.pk}).content.decode()
+    parent = make_generation(created_by=user, prompt="a fox", model="demo", size="960x960")
+    content = user_client.get(
+        reverse("gallery:index", args=["ada"]), {"remix": parent.pk}
+    ).content.decode()
     assert "Remixing" in content
     assert f'name="parent" value="{parent.pk}"' in content
     assert "a fox</textarea>" in content
     user_client.post(
-        reverse("gallery:generate"),
+        reverse("gallery:generate", args=["ada"]),
         {
             "model": "demo",
             "prompt": "a fox, at night",
@@ -265,14 +277,14 @@ def test_remix_prefills_the_form_and_links_the_parent(user_client, user):
 
 
 def test_prompt_history_and_usage_pages(user_client, user):
-    make_generation(owner=user, prompt="A  Fox", n_images=1, usage={"total_tokens": 100})
-    make_generation(owner=user, prompt="a fox", n_images=1, usage={"total_tokens": 50})
-    content = user_client.get(reverse("gallery:prompts")).content.decode()
+    make_generation(created_by=user, prompt="A  Fox", n_images=1, usage={"total_tokens": 100})
+    make_generation(created_by=user, prompt="a fox", n_images=1, usage={"total_tokens": 50})
+    content = user_client.get(reverse("gallery:prompts", args=["ada"])).content.decode()
     assert content.count('class="prompt-row"') == 1
     assert "2 generations" in content
-    content = user_client.get(reverse("gallery:usage")).content.decode()
+    content = user_client.get(reverse("gallery:usage", args=["ada"])).content.decode()
     assert ">150<" in content
-    fragment = user_client.get(reverse("gallery:prompts"), {"q": "zebra"}, **HTMX)
+    fragment = user_client.get(reverse("gallery:prompts", args=["ada"]), {"q": "zebra"}, **HTMX)
     assert "No prompt matches" in fragment.content.decode()
 
 
@@ -290,7 +302,7 @@ def test_prompt_history_and_usage_pages(user_client, user):
     ids=["jpeg", "webp", "png", "png-alpha"],
 )
 def test_the_preview_is_served_with_the_type_of_its_file(user_client, user, data, large_type):
-    generation = make_generation(owner=user, n=1)
+    generation = make_generation(created_by=user, n=1)
     image = imaging.store_image(generation=generation, index=0, data=data)
     url = reverse("gallery:image_thumbnail", args=[image.pk, "large"])
 
@@ -309,14 +321,14 @@ def test_the_preview_is_served_with_the_type_of_its_file(user_client, user, data
 
 
 def test_emptying_the_trash_removes_a_jpeg_that_is_its_own_preview(user_client, user):
-    generation = make_generation(owner=user, n=1)
+    generation = make_generation(created_by=user, n=1)
     data = make_image_bytes(format="JPEG", size=(400, 300))
     image = imaging.store_image(generation=generation, index=0, data=data)
     assert image.thumbnail_large.name == image.original.name
     storage = image.original.storage
 
     user_client.post(reverse("gallery:image_delete", args=[image.pk]))
-    user_client.post(reverse("gallery:trash_empty"))
+    user_client.post(reverse("gallery:trash_empty", args=["ada"]))
 
     assert not Image.objects.filter(pk=image.pk).exists()
     assert not storage.exists(image.original.name)
@@ -327,13 +339,17 @@ def test_the_trash_keeps_a_shared_original_and_preview_while_another_image_uses_
     user_client, user
 ):
     data = make_image_bytes(format="JPEG", size=(400, 300))
-    first = imaging.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
-    second = imaging.store_image(generation=make_generation(owner=user, n=1), index=0, data=data)
+    first = imaging.store_image(
+        generation=make_generation(created_by=user, n=1), index=0, data=data
+    )
+    second = imaging.store_image(
+        generation=make_generation(created_by=user, n=1), index=0, data=data
+    )
     assert first.original.name == second.original.name == second.thumbnail_large.name
     storage = first.original.storage
 
     user_client.post(reverse("gallery:image_delete", args=[first.pk]))
-    user_client.post(reverse("gallery:trash_empty"))
+    user_client.post(reverse("gallery:trash_empty", args=["ada"]))
 
     assert not Image.objects.filter(pk=first.pk).exists()
     assert storage.exists(second.original.name)
@@ -342,15 +358,17 @@ def test_the_trash_keeps_a_shared_original_and_preview_while_another_image_uses_
     assert b"".join(preview.streaming_content) == data
 
     user_client.post(reverse("gallery:image_delete", args=[second.pk]))
-    user_client.post(reverse("gallery:trash_empty"))
+    user_client.post(reverse("gallery:trash_empty", args=["ada"]))
 
     assert not storage.exists(second.original.name)
     assert not storage.exists(second.thumbnail_small.name)
 
 
 def test_a_status_without_images_shows_the_generations(user_client, user):
-    make_generation(owner=user, prompt="it broke", status=Generation.Status.FAILED)
-    content = user_client.get(reverse("gallery:index"), {"status": "failed"}).content.decode()
+    make_generation(created_by=user, prompt="it broke", status=Generation.Status.FAILED)
+    content = user_client.get(
+        reverse("gallery:index", args=["ada"]), {"status": "failed"}
+    ).content.decode()
     assert "generation-tile" in content
     assert "it broke" in content
 
@@ -370,15 +388,18 @@ def test_list_views_make_as_many_queries_for_many_rows_as_for_one(user_client, u
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    # The first workspace page of a session remembers the workspace in it (a session write).
+    user_client.get(reverse("gallery:index", args=["ada"]))
+
     def queries_with(number_of_generations):
         for number in range(number_of_generations):
             generation = make_generation(
-                owner=user, prompt=f"fox {number}", n_images=2, usage={"total_tokens": 10}
+                created_by=user, prompt=f"fox {number}", n_images=2, usage={"total_tokens": 10}
             )
             if number % 2:
                 trash_image(generation.images.first())
         with CaptureQueriesContext(connection) as queries:
-            response = user_client.get(reverse(f"gallery:{name}"), params)
+            response = user_client.get(reverse(f"gallery:{name}", args=["ada"]), params)
         assert response.status_code == 200
         return len(queries)
 

@@ -28,7 +28,7 @@ def generate_data(**overrides):
 
 
 def test_the_gallery_shows_the_generate_form_with_the_demo_model_labelled(user_client):
-    content = user_client.get(reverse("gallery:index")).content.decode()
+    content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     assert 'id="generate-form"' in content
     assert ">Demo (offline)<" in content
     assert 'name="idempotency_key"' in content
@@ -38,11 +38,11 @@ def test_generate_without_htmx_creates_a_queued_generation_and_redirects(
     user_client, user, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = user_client.post(reverse("gallery:generate"), generate_data())
+        response = user_client.post(reverse("gallery:generate", args=["ada"]), generate_data())
     assert response.status_code == 302
-    assert response["Location"] == reverse("gallery:index")
+    assert response["Location"] == reverse("gallery:index", args=["ada"])
     generation = Generation.objects.get()
-    assert generation.owner == user
+    assert generation.created_by == user
     assert (generation.model, generation.n, generation.size, generation.aspect_ratio) == (
         "demo",
         2,
@@ -54,21 +54,21 @@ def test_generate_without_htmx_creates_a_queued_generation_and_redirects(
 
 
 def test_a_double_submit_creates_one_generation(user_client):
-    user_client.post(reverse("gallery:generate"), generate_data())
-    user_client.post(reverse("gallery:generate"), generate_data())
+    user_client.post(reverse("gallery:generate", args=["ada"]), generate_data())
+    user_client.post(reverse("gallery:generate", args=["ada"]), generate_data())
     assert Generation.objects.count() == 1
 
 
 def test_a_repeated_htmx_submit_adds_no_second_card(user_client):
-    user_client.post(reverse("gallery:generate"), generate_data(), **HTMX)
-    response = user_client.post(reverse("gallery:generate"), generate_data(), **HTMX)
+    user_client.post(reverse("gallery:generate", args=["ada"]), generate_data(), **HTMX)
+    response = user_client.post(reverse("gallery:generate", args=["ada"]), generate_data(), **HTMX)
     assert response["HX-Reswap"] == "none"
     assert 'hx-swap-oob="outerHTML"' in response.content.decode()
     assert Generation.objects.count() == 1
 
 
 def test_generate_with_htmx_returns_the_pending_card_and_a_fresh_form(user_client):
-    response = user_client.post(reverse("gallery:generate"), generate_data(), **HTMX)
+    response = user_client.post(reverse("gallery:generate", args=["ada"]), generate_data(), **HTMX)
     content = response.content.decode()
     generation = Generation.objects.get()
     assert response.status_code == 200
@@ -91,7 +91,9 @@ def test_generate_with_htmx_returns_the_pending_card_and_a_fresh_form(user_clien
     ],
 )
 def test_bad_input_is_explained_in_place_and_nothing_is_created(user_client, overrides, message):
-    response = user_client.post(reverse("gallery:generate"), generate_data(**overrides), **HTMX)
+    response = user_client.post(
+        reverse("gallery:generate", args=["ada"]), generate_data(**overrides), **HTMX
+    )
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#generate-form"
     assert response["HX-Reswap"] == "outerHTML"
@@ -100,7 +102,7 @@ def test_bad_input_is_explained_in_place_and_nothing_is_created(user_client, ove
 
 
 def test_bad_input_without_htmx_renders_the_page_with_errors(user_client):
-    response = user_client.post(reverse("gallery:generate"), generate_data(prompt=""))
+    response = user_client.post(reverse("gallery:generate", args=["ada"]), generate_data(prompt=""))
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
     assert not Generation.objects.exists()
@@ -109,7 +111,7 @@ def test_bad_input_without_htmx_renders_the_page_with_errors(user_client):
 def test_changing_the_model_swaps_the_option_fields(user_client, settings):
     settings.IMAGES_API_KEY = "sk-test"
     response = user_client.get(
-        reverse("gallery:generate"), {"model": "gpt-image-1", "n": "2"}, **HTMX
+        reverse("gallery:generate", args=["ada"]), {"model": "gpt-image-1", "n": "2"}, **HTMX
     )
     content = response.content.decode()
     assert 'id="generate-options"' in content
@@ -118,7 +120,9 @@ def test_changing_the_model_swaps_the_option_fields(user_client, settings):
     assert 'name="response_format"' not in content  # gpt-image always answers base64
     assert 'name="n" value="2"' in content
     assert 'id="prompt-help" hx-swap-oob="true">Up to 32,000 characters.' in content
-    response = user_client.get(reverse("gallery:generate"), {"model": "grok-3-image"}, **HTMX)
+    response = user_client.get(
+        reverse("gallery:generate", args=["ada"]), {"model": "grok-3-image"}, **HTMX
+    )
     assert 'name="aspect_ratio"' in response.content.decode()
 
 
@@ -126,9 +130,9 @@ def test_changing_the_model_works_without_javascript(user_client, user, settings
     from tests.factories import make_generation
 
     settings.IMAGES_API_KEY = "sk-test"
-    parent = make_generation(owner=user, prompt="the original")
+    parent = make_generation(created_by=user, prompt="the original")
     response = user_client.post(
-        reverse("gallery:generate"),
+        reverse("gallery:generate", args=["ada"]),
         {
             "model": "dall-e-3",
             "prompt": "typed so far",
@@ -149,17 +153,21 @@ def test_changing_the_model_works_without_javascript(user_client, user, settings
 
 def test_real_models_are_offered_only_with_a_key(user_client, settings):
     settings.IMAGES_API_KEY = ""
-    content = user_client.get(reverse("gallery:index")).content.decode()
+    content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     generate_form = content.split('id="generate-form"')[1].split("</form>")[0]
     assert 'value="grok-3-image"' not in generate_form
     assert 'value="demo"' in generate_form
-    response = user_client.post(reverse("gallery:generate"), generate_data(model="grok-3-image"))
+    response = user_client.post(
+        reverse("gallery:generate", args=["ada"]), generate_data(model="grok-3-image")
+    )
     assert "Select a valid choice" in response.content.decode()
 
 
 def test_the_form_remembers_the_last_choices(user_client):
-    user_client.post(reverse("gallery:generate"), generate_data(n="3", aspect_ratio="9:16"))
-    content = user_client.get(reverse("gallery:index")).content.decode()
+    user_client.post(
+        reverse("gallery:generate", args=["ada"]), generate_data(n="3", aspect_ratio="9:16")
+    )
+    content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     assert '<option value="9:16" selected>' in content
     assert 'name="n" value="3"' in content
 
@@ -167,7 +175,7 @@ def test_the_form_remembers_the_last_choices(user_client):
 def test_a_pending_card_polls_itself_and_a_finished_one_stops_polling(user_client, user):
     from tests.factories import make_generation
 
-    pending = make_generation(owner=user, status=Generation.Status.RUNNING, n=3)
+    pending = make_generation(created_by=user, status=Generation.Status.RUNNING, n=3)
     response = user_client.get(reverse("gallery:generation", args=[pending.pk]), **HTMX)
     content = response.content.decode()
     assert response.status_code == 200
@@ -175,7 +183,7 @@ def test_a_pending_card_polls_itself_and_a_finished_one_stops_polling(user_clien
     assert 'hx-trigger="every 1s"' in content
     assert content.count('class="placeholder-tile"') == 3
 
-    finished = make_generation(owner=user, n_images=2)
+    finished = make_generation(created_by=user, n_images=2)
     response = user_client.get(reverse("gallery:generation", args=[finished.pk]), **HTMX)
     assert response.status_code == 286  # htmx stops polling
     assert "hx-trigger" not in response.content.decode()
@@ -190,7 +198,7 @@ def test_polling_backs_off_as_the_wait_grows(user_client, user):
     from tests.factories import make_generation
 
     old = make_generation(
-        owner=user,
+        created_by=user,
         status=Generation.Status.RUNNING,
         created_at=timezone.now() - timedelta(minutes=5),
     )
@@ -204,23 +212,24 @@ def test_card_views_make_a_fixed_number_of_queries(
 ):
     from tests.factories import make_generation
 
-    pending = make_generation(owner=user, status=Generation.Status.QUEUED, n=n_images)
-    finished = make_generation(owner=user, n_images=n_images)
+    pending = make_generation(created_by=user, status=Generation.Status.QUEUED, n=n_images)
+    finished = make_generation(created_by=user, n_images=n_images)
     url_pending = reverse("gallery:generation", args=[pending.pk])
     url_finished = reverse("gallery:generation", args=[finished.pk])
-    # session, user, ownership check, the generation, its images
-    with django_assert_num_queries(5):
+    # session, user, the generation with the viewer's membership, its images
+    with django_assert_num_queries(4):
         user_client.get(url_pending, **HTMX)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         user_client.get(url_finished, **HTMX)
 
 
 def test_dismissing_a_failed_generation_takes_its_card_away(user_client, user):
     from tests.factories import make_generation
 
-    failed = make_generation(owner=user, status=Generation.Status.FAILED, error_message="No.")
+    failed = make_generation(created_by=user, status=Generation.Status.FAILED, error_message="No.")
     assert (
-        f'id="generation-{failed.pk}"' in user_client.get(reverse("gallery:index")).content.decode()
+        f'id="generation-{failed.pk}"'
+        in user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     )
     response = user_client.post(reverse("gallery:generation_delete", args=[failed.pk]), **HTMX)
     assert response.content == b""
@@ -228,14 +237,14 @@ def test_dismissing_a_failed_generation_takes_its_card_away(user_client, user):
     assert failed.deleted_at is not None
     assert (
         f'id="generation-{failed.pk}"'
-        not in user_client.get(reverse("gallery:index")).content.decode()
+        not in user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     )
 
 
 def test_cancel_and_retry_as_pages_and_fragments(user_client, user):
     from tests.factories import make_generation
 
-    queued = make_generation(owner=user, status=Generation.Status.QUEUED)
+    queued = make_generation(created_by=user, status=Generation.Status.QUEUED)
     fragment = user_client.post(reverse("gallery:generation_cancel", args=[queued.pk]), **HTMX)
     assert 'data-status="canceled"' in fragment.content.decode()
     assert ">Retry</button>" in fragment.content.decode()
@@ -247,6 +256,6 @@ def test_cancel_and_retry_as_pages_and_fragments(user_client, user):
 
 
 def test_history_restores_ask_for_whole_pages(user_client):
-    content = user_client.get(reverse("gallery:index")).content.decode()
+    content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']*)\'>', content)[1])
     assert config["historyRestoreAsHxRequest"] is False

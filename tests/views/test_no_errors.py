@@ -27,7 +27,7 @@ def test_dates_beyond_the_calendar_are_a_form_error(user_client, user, settings,
     settings.TIME_ZONE = time_zone
     stored_generation(user, n=1)
     for headers in ({}, {"HX-Request": "true", "HX-Target": "gallery-results"}):
-        response = user_client.get(reverse("gallery:index") + "?" + query, headers=headers)
+        response = user_client.get(reverse("gallery:index", args=["ada"]) + "?" + query, headers=headers)
         assert response.status_code == 200
         text = response.content.decode()
         assert "Dates must fall between the years 1 and 9999" in text
@@ -57,7 +57,7 @@ def test_the_csv_manifest_neutralises_formulas(user_client, user):
     generation = stored_generation(user, prompt='=HYPERLINK("http://evil.example","x")', n=1)
     generation.images.update(revised_prompt="@SUM(1+1)*cmd|' /C calc'!A0")
     ids = list(generation.images.values_list("pk", flat=True))
-    response = user_client.post(reverse("gallery:images_zip"), {"image": ids})
+    response = user_client.post(reverse("gallery:images_zip", args=["ada"]), {"image": ids})
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     (row,) = csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8-sig")))
     assert row["prompt"] == '\'=HYPERLINK("http://evil.example","x")'

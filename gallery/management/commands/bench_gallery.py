@@ -1,7 +1,9 @@
 """Fill a throwaway database with a realistic gallery and time the pages people wait for.
 
     python manage.py bench_gallery [--generations 100000] [--total-generations 1000000]
-                                   [--images 300000] [--repeat 30] [--keep] [--views]
+                                   [--images 300000] [--team-generations 100000]
+                                   [--team-members 20] [--small-share 0.01]
+                                   [--repeat 30] [--keep] [--views]
 
 Where the data goes: never into the configured database. The command asks Django's own test
 database machinery (connection.creation.create_test_db, the code `manage.py test` trusts) for a
@@ -11,14 +13,19 @@ atelier_bench, dropped first if it exists) for PostgreSQL. The default connectio
 for the duration, and it is dropped (and the connection pointed back) when the command ends,
 unless --keep is given.
 
-What it makes: one user ("bench") with --generations generations and --images images among
---total-generations generations in all; the others belong to other users, with one image per
-finished generation. Prompts come from an English and a Chinese vocabulary with a long tail
-(some words common, most rare), a quarter reuse one of their owner's earlier prompts (differently
-spaced or cased, as people retype them), some carry a revised prompt; models, sizes, statuses,
-favourites, trash and usage JSON are mixed as in real use. Rows are written with executemany
-(SQLite) or COPY (PostgreSQL); the SQLite full-text index is built once after the load (FTS5
-'rebuild') instead of row by row through its triggers, which are put back afterwards.
+What it makes, among --total-generations generations in all: the personal workspace of one user
+("bench") with --generations generations and --images images; a team workspace ("team") of
+--team-members members (bench and others) holding --team-generations generations made by all of
+them; a small personal workspace ("bench-small") holding --small-share of all
+rows; the rest in other users' personal workspaces, one image per finished generation. Each
+scenario is timed in the bench workspace, and the grid and search scenarios again in the team
+and the small workspace (a small workspace must not pay for the big ones). Prompts come from an
+English and a Chinese vocabulary with a long tail (some words common, most rare), a quarter
+reuse one of their owner's earlier prompts (differently spaced or cased, as people retype them),
+some carry a revised prompt; models, sizes, statuses, favourites, trash and usage JSON are mixed
+as in real use. Rows are written with executemany (SQLite) or COPY (PostgreSQL); the SQLite
+full-text index is filled once after the load (one INSERT ... SELECT) instead of row by row
+through its triggers, which are put back afterwards.
 
 What it prints: for each scenario, the median and 95th percentile over --repeat runs (after one
 warm-up) of the service call that builds the page, including evaluating every row and related
@@ -29,6 +36,7 @@ view (Django's test Client, as a logged-in user) where one is given.
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import math
 import os
@@ -55,7 +63,7 @@ from django.test.utils import override_settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from gallery.models import Generation, Image, normalize_prompt
+from gallery.models import Generation, Image, Membership, Role, Workspace, normalize_prompt
 from gallery.services import browse
 from gallery.services.search import filter_generations
 
@@ -261,8 +269,8 @@ class PromptMaker:
 
 
 # ----------------------------------------------------------------------------------------------
-# The data plan: every generation's owner, status and image count decided up front (a few small
-# lists), so rows can be streamed to the database in batches.
+# The data plan: every generation's workspace, maker, status and image count decided up front
+# (a few small lists), so rows can be streamed to the database in batches.
 
 
 @dataclass
@@ -271,26 +279,61 @@ class Plan:
     total_generations: int
     images: int
     seed: int
-    owners: list[int] = field(default_factory=list)  # owner id per generation, in id order
+    team_generations: int = 0
+    small_generations: int = 0
+    workspaces: list[int] = field(default_factory=list)  # workspace id per generation, id order
+    creators: list[int] = field(default_factory=list)  # the user who made each generation
     image_counts: list[int] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
-    user_id: int = 0
+    workspace_id: int = 0  # the bench user's personal workspace
 
     @property
     def user_images(self) -> int:
-        pairs = zip(self.owners, self.image_counts, strict=True)
-        return sum(count for owner, count in pairs if owner == self.user_id)
+        pairs = zip(self.workspaces, self.image_counts, strict=True)
+        return sum(count for workspace, count in pairs if workspace == self.workspace_id)
 
     @property
     def other_generations(self) -> int:
-        return self.total_generations - self.generations
+        return (
+            self.total_generations
+            - self.generations
+            - self.team_generations
+            - self.small_generations
+        )
 
 
-def make_plan(plan: Plan, user_id: int, other_ids: list[int], rng: random.Random) -> None:
-    owners = [user_id] * plan.generations + [
-        other_ids[i % len(other_ids)] for i in range(plan.other_generations)
-    ]
+@dataclass(frozen=True)
+class Population:
+    """Who is in the bench database: the workspaces and the users making their rows."""
+
+    bench_workspace: int
+    team_workspace: int
+    team_members: list[int]  # user ids, bench first
+    small_workspace: int
+    creator_of: dict[int, int]  # personal workspace id -> its user id
+    other_workspaces: list[int]
+
+
+def make_plan(plan: Plan, people: Population, rng: random.Random) -> None:
+    workspace_id = people.bench_workspace
+    owners = (
+        [workspace_id] * plan.generations
+        + [people.team_workspace] * plan.team_generations
+        + [people.small_workspace] * plan.small_generations
+        + [
+            people.other_workspaces[i % len(people.other_workspaces)]
+            for i in range(plan.other_generations)
+        ]
+    )
     rng.shuffle(owners)
+    team_turn = itertools.count()
+    creators = [
+        people.team_members[next(team_turn) % len(people.team_members)]
+        if owner == people.team_workspace
+        else people.creator_of[owner]
+        for owner in owners
+    ]
+    user_id = workspace_id
     statuses = rng.choices(
         [status for status, _ in STATUSES],
         weights=[weight for _, weight in STATUSES],
@@ -328,11 +371,12 @@ def make_plan(plan: Plan, user_id: int, other_ids: list[int], rng: random.Random
             if 1 <= after <= 10:
                 image_counts[position] = after
                 difference -= step
-    plan.owners, plan.statuses, plan.image_counts, plan.user_id = (
+    plan.workspaces, plan.creators, plan.statuses, plan.image_counts, plan.workspace_id = (
         owners,
+        creators,
         statuses,
         image_counts,
-        user_id,
+        workspace_id,
     )
 
 
@@ -368,16 +412,17 @@ def usage_json(rng: random.Random, status: str, images: int) -> str | None:
 # The columns written, in order (check_columns() fails the run if the models grow another).
 # fmt: off
 GENERATION_COLUMNS = (
-    "id", "owner_id", "parent_id", "idempotency_key", "prompt", "prompt_normalized", "model",
-    "size", "aspect_ratio", "n", "quality", "resolution", "response_format", "extra_params",
-    "status", "error_kind", "error_message", "request_body", "response_created", "usage",
-    "revised_prompt", "attempts", "lease_owner", "lease_expires_at", "created_at", "started_at",
-    "finished_at", "api_ms", "download_ms", "deleted_at",
+    "id", "workspace_id", "created_by_id", "parent_id", "idempotency_key", "prompt",
+    "prompt_normalized", "model", "size", "aspect_ratio", "n", "quality", "resolution",
+    "response_format", "extra_params", "status", "error_kind", "error_message", "request_body",
+    "response_created", "usage", "revised_prompt", "attempts", "lease_owner",
+    "lease_expires_at", "created_at", "started_at", "finished_at", "api_ms", "download_ms",
+    "deleted_at",
 )
 IMAGE_COLUMNS = (
-    "id", "generation_id", "owner_id", "index", "original", "format", "width", "height", "bytes",
-    "sha256", "thumbnail_small", "thumbnail_large", "placeholder_color", "revised_prompt",
-    "is_favorite", "created_at", "deleted_at",
+    "id", "generation_id", "workspace_id", "created_by_id", "index", "original", "format",
+    "width", "height", "bytes", "sha256", "thumbnail_small", "thumbnail_large",
+    "placeholder_color", "revised_prompt", "is_favorite", "created_at", "deleted_at",
 )
 # fmt: on
 
@@ -410,8 +455,8 @@ def generate_rows(
     step = SPAN / max(plan.total_generations, 1)
     image_id = 0
     model_weights = [weight for _, weight, _, _ in MODELS]
-    for position, (owner, status, image_count) in enumerate(
-        zip(plan.owners, plan.statuses, plan.image_counts, strict=True)
+    for position, (owner, creator, status, image_count) in enumerate(
+        zip(plan.workspaces, plan.creators, plan.statuses, plan.image_counts, strict=True)
     ):
         generation_id = position + 1
         history = recent_prompts.setdefault(owner, [])
@@ -434,7 +479,8 @@ def generate_rows(
         failed = status == Generation.Status.FAILED
         generation = {
             "id": generation_id,
-            "owner_id": owner,
+            "workspace_id": owner,
+            "created_by_id": creator,
             "parent_id": None,
             "idempotency_key": f"bench-{generation_id}",
             "prompt": prompt,
@@ -475,16 +521,17 @@ def generate_rows(
             image = {
                 "id": image_id,
                 "generation_id": generation_id,
-                "owner_id": owner,
+                "workspace_id": owner,
+                "created_by_id": creator,
                 "index": index,
-                "original": f"u{owner}/originals/{digest}.png",
+                "original": f"w{owner}/originals/{digest}.png",
                 "format": "png",
                 "width": width,
                 "height": height,
                 "bytes": rng.randint(200_000, 3_000_000),
                 "sha256": digest,
-                "thumbnail_small": f"u{owner}/thumbnails/{digest[:32]}-s.webp",
-                "thumbnail_large": f"u{owner}/thumbnails/{digest[:32]}-l.webp",
+                "thumbnail_small": f"w{owner}/thumbnails/{digest[:32]}-s.webp",
+                "thumbnail_large": f"w{owner}/thumbnails/{digest[:32]}-l.webp",
                 "placeholder_color": f"#{rng.getrandbits(24):06x}",
                 "revised_prompt": "",
                 "is_favorite": rng.random() < FAVORITE_SHARE,
@@ -572,31 +619,62 @@ def write_rows(
     return generations_written, images_written
 
 
-def sqlite_search_triggers() -> tuple[list[str], list[str]]:
-    """The trigger statements of the search migration (so this never drifts from it)."""
-    migration = importlib.import_module("gallery.migrations.0002_prompt_search_index")
-    create = [sql for sql in migration.SQLITE_FORWARD if "CREATE TRIGGER" in sql]
-    drop = [sql for sql in migration.SQLITE_BACKWARD if "DROP TRIGGER" in sql]
-    return create, drop
+def sqlite_search_index() -> tuple[list[str], list[str], str]:
+    """The trigger statements of the search migration and its statement filling the index from
+    the table (so this never drifts from it)."""
+    migration = importlib.import_module("gallery.migrations._workspaces")
+    create = [sql for sql in migration.NEW_SQLITE_FTS if "CREATE TRIGGER" in sql]
+    drop = [sql for sql in migration.OLD_SQLITE_FTS if "DROP TRIGGER" in sql]
+    (populate,) = [sql for sql in migration.NEW_SQLITE_FTS if "SELECT" in sql]
+    return create, drop, populate
 
 
-def fill(plan: Plan, *, log: Callable[[str], None]) -> None:
+def populate(plan: Plan, team_members: int) -> Population:
+    """Users, their personal workspaces, the team and its memberships (a few thousand rows)."""
+    User = get_user_model()
+    others = max(team_members, min(1000, plan.other_generations // 10_000))
+    names = ["bench", "bench-small", *(f"bench-{i}" for i in range(others))]
+    User.objects.bulk_create([User(username=name, email=f"{name}@example.com") for name in names])
+    users = {user.username: user.pk for user in User.objects.filter(username__in=names)}
+    Workspace.objects.bulk_create(
+        [Workspace(name=name, slug=name, is_personal=True) for name in names]
+        + [Workspace(name="team", slug="team")]
+    )
+    workspace_ids = dict(Workspace.objects.values_list("slug", "pk"))
+    team = [users["bench"], *(users[f"bench-{i}"] for i in range(team_members - 1))]
+    Membership.objects.bulk_create(
+        [
+            Membership(workspace_id=workspace_ids[name], user_id=users[name], role=Role.OWNER)
+            for name in names
+        ]
+        + [
+            Membership(
+                workspace_id=workspace_ids["team"],
+                user_id=user_id,
+                role=Role.OWNER if user_id == users["bench"] else Role.EDITOR,
+            )
+            for user_id in team
+        ]
+    )
+    return Population(
+        bench_workspace=workspace_ids["bench"],
+        team_workspace=workspace_ids["team"],
+        team_members=team,
+        small_workspace=workspace_ids["bench-small"],
+        creator_of={workspace_ids[name]: users[name] for name in names},
+        other_workspaces=[workspace_ids[f"bench-{i}"] for i in range(others)],
+    )
+
+
+def fill(plan: Plan, *, team_members: int, log: Callable[[str], None]) -> None:
     rng = random.Random(plan.seed)  # noqa: S311 (reproducible data, not secrets)
     check_columns()
-    User = get_user_model()
-    others = max(1, min(1000, plan.other_generations // 10_000))
-    users = User.objects.bulk_create(
-        [User(username="bench", email="bench@example.com")]
-        + [User(username=f"bench-{i}", email=f"bench-{i}@example.com") for i in range(others)]
-    )
-    if not all(user.pk for user in users):  # backends that do not return ids from bulk_create
-        users = list(User.objects.filter(username__startswith="bench").order_by("id"))
-    make_plan(plan, users[0].pk, [user.pk for user in users[1:]], rng)
+    make_plan(plan, populate(plan, team_members), rng)
     now = datetime.now(UTC)
 
     started = time.perf_counter()
     if connection.vendor == "sqlite":
-        create_triggers, drop_triggers = sqlite_search_triggers()
+        create_triggers, drop_triggers, fill_index = sqlite_search_index()
         with transaction.atomic():
             for statement in drop_triggers:
                 connection.cursor().execute(statement)
@@ -604,9 +682,7 @@ def fill(plan: Plan, *, log: Callable[[str], None]) -> None:
             log(f"  rows written in {time.perf_counter() - started:.1f}s")
             phase = time.perf_counter()
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO gallery_generation_fts(gallery_generation_fts) VALUES ('rebuild')"
-                )
+                cursor.execute(fill_index)
                 cursor.execute(
                     "INSERT INTO gallery_generation_fts(gallery_generation_fts) VALUES ('optimize')"
                 )
@@ -748,13 +824,13 @@ def render_history(page: browse.Page[browse.PromptSummary]) -> int:
     return len(page.items)
 
 
-def scan_baseline(user: Any, word: str) -> Callable[[], int]:
-    """The first grid page of a search done the naive way: icontains over the user's images,
+def scan_baseline(membership: Membership, word: str) -> Callable[[], int]:
+    """The first grid page of a search done the naive way: icontains over the workspace's images,
     newest first (it stops as soon as it has a page, so it is only slow for rare words)."""
 
     def run() -> int:
         images = (
-            Image.objects.for_user(user)
+            Image.objects.for_member(membership)
             .live()
             .filter(
                 Q(generation__prompt__icontains=word)
@@ -780,19 +856,38 @@ def deep_cursor(queryset: Any, per_page: int, pages: int) -> tuple[str | None, i
     return str(last_id), depth + 1
 
 
-def scenarios(user: Any) -> list[Scenario]:
+# In the team and the small workspace, only these are timed again (the grid and search).
+SUBJECT_SCENARIOS = (
+    "image grid, first page",
+    "generation grid, first page",
+    "search 'ocarina' (rare English)",
+    "search '一只猫' (common Chinese)",
+    "search 'moon' (common English)",
+    "search 'platypus' (no match)",
+    "search 'moon' + model=dall-e-3 + favorites",
+    "prompt history, first page",
+)
+
+
+def scenarios(membership: Membership, *, label: str = "") -> list[Scenario]:
+    """Every scenario in the member's workspace; with a label (another workspace than the bench
+    user's own), only SUBJECT_SCENARIOS, named with the label."""
     Filters = browse.GridFilters
+    workspace_id = membership.workspace_id
 
     def images(filters: Filters, cursor: str | None = None) -> Callable[[], int]:
-        return lambda: render_images(browse.image_page(user=user, filters=filters, cursor=cursor))
+        return lambda: render_images(
+            browse.image_page(membership=membership, filters=filters, cursor=cursor)
+        )
 
     def generations(filters: Filters, cursor: str | None = None) -> Callable[[], int]:
         return lambda: render_generations(
-            browse.generation_page(user=user, filters=filters, cursor=cursor)
+            browse.generation_page(membership=membership, filters=filters, cursor=cursor)
         )
 
     def matches(query: str) -> int:
-        return filter_generations(Generation.objects.for_user(user).live(), query=query).count()
+        live = Generation.objects.for_member(membership).live()
+        return filter_generations(live, query=query, workspace_id=workspace_id).count()
 
     def index(query: dict[str, str], *, htmx: bool = False) -> ViewRequest:
         return ViewRequest("gallery:index", {k: v for k, v in query.items() if v}, htmx)
@@ -806,14 +901,16 @@ def scenarios(user: Any) -> list[Scenario]:
     def baseline(word: str, of: str) -> Scenario:
         return Scenario(
             f"scan baseline: icontains {word!r}",
-            scan_baseline(user, word),
+            scan_baseline(membership, word),
             matches=matches(word),
             baseline_of=of,
         )
 
-    image_cursor, image_depth = deep_cursor(Image.objects.for_user(user).live(), 48, DEEP_PAGE - 1)
+    image_cursor, image_depth = deep_cursor(
+        Image.objects.for_member(membership).live(), 48, DEEP_PAGE - 1
+    )
     generation_cursor, generation_depth = deep_cursor(
-        Generation.objects.for_user(user).live(), 24, DEEP_PAGE - 1
+        Generation.objects.for_member(membership).live(), 24, DEEP_PAGE - 1
     )
     a_year_ago = timezone.localdate() - timedelta(days=365)
     one_day = Filters(date_from=a_year_ago, date_to=a_year_ago)
@@ -822,7 +919,7 @@ def scenarios(user: Any) -> list[Scenario]:
     rare_chinese = search(" (rare Chinese)", RARE_CHINESE)
     common_chinese = search(" (common Chinese)", COMMON_CHINESE)
     missing = search(" (no match)", MISSING_WORD)
-    return [
+    everything = [
         Scenario("image grid, first page", images(Filters()), index({})),
         Scenario(
             f"image grid, page {image_depth}",
@@ -861,18 +958,20 @@ def scenarios(user: Any) -> list[Scenario]:
         ),
         Scenario(
             "prompt history, first page",
-            lambda: render_history(browse.prompt_history(user=user)),
+            lambda: render_history(browse.prompt_history(membership=membership)),
             ViewRequest("gallery:prompts"),
         ),
         Scenario(
             f"prompt history, search {RARE_ENGLISH!r}",
-            lambda: render_history(browse.prompt_history(user=user, query=RARE_ENGLISH)),
+            lambda: render_history(
+                browse.prompt_history(membership=membership, query=RARE_ENGLISH)
+            ),
             ViewRequest("gallery:prompts", {"q": RARE_ENGLISH}),
             matches=matches(RARE_ENGLISH),
         ),
         Scenario(
             "usage summary, 30 days",
-            lambda: len(browse.usage_summary(user=user, days=30).days),
+            lambda: len(browse.usage_summary(membership=membership, days=30).days),
             ViewRequest("gallery:usage"),
         ),
         baseline(RARE_ENGLISH, rare_english.name),
@@ -880,17 +979,23 @@ def scenarios(user: Any) -> list[Scenario]:
         baseline(COMMON_CHINESE, common_chinese.name),
         baseline(MISSING_WORD, missing.name),
     ]
+    if not label:
+        return everything
+    chosen = [scenario for scenario in everything if scenario.name in SUBJECT_SCENARIOS]
+    for scenario in chosen:
+        scenario.name = f"{label}: {scenario.name}"
+    return chosen
 
 
-def view_runner(user: Any) -> Callable[[ViewRequest], float | None]:
-    """Times one request through Django's test Client as `user` (middleware, session, auth,
+def view_runner(membership: Membership) -> Callable[[ViewRequest], float | None]:
+    """Times one request through Django's test Client as the member (middleware, session, auth,
     view, template): None when the project has no such URL."""
     client = Client()
-    client.force_login(user)
+    client.force_login(membership.user)
 
     def run(request: ViewRequest) -> float | None:
         try:
-            url = reverse(request.url_name)
+            url = reverse(request.url_name, kwargs={"slug": membership.workspace.slug})
         except NoReverseMatch:
             return None
         headers = {"HX-Request": "true"} if request.htmx else {}
@@ -927,6 +1032,24 @@ class Command(BaseCommand):
             help="the benchmarked user's images (default 300000)",
         )
         parser.add_argument(
+            "--team-generations",
+            type=int,
+            default=100_000,
+            help="generations of the team workspace (default 100000)",
+        )
+        parser.add_argument(
+            "--team-members",
+            type=int,
+            default=20,
+            help="members of the team workspace, who all make its rows (default 20)",
+        )
+        parser.add_argument(
+            "--small-share",
+            type=float,
+            default=0.01,
+            help="the small workspace's share of all generations (default 0.01)",
+        )
+        parser.add_argument(
             "--repeat",
             type=int,
             default=30,
@@ -949,15 +1072,24 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         generations, total = options["generations"], options["total_generations"]
-        if generations < 1 or total < generations or options["images"] < 0:
-            raise CommandError("Need 1 <= --generations <= --total-generations and --images >= 0.")
-        if options["repeat"] < 1:
-            raise CommandError("--repeat must be at least 1.")
+        team_generations = options["team_generations"]
+        small_generations = max(1, round(total * options["small_share"]))
+        if generations < 1 or options["images"] < 0 or team_generations < 1:
+            raise CommandError("Need --generations >= 1, --team-generations >= 1, --images >= 0.")
+        if total < generations + team_generations + small_generations:
+            raise CommandError(
+                "--total-generations must hold --generations, --team-generations and the small "
+                "workspace's share."
+            )
+        if options["repeat"] < 1 or options["team_members"] < 1:
+            raise CommandError("--repeat and --team-members must be at least 1.")
         plan = Plan(
             generations=generations,
             total_generations=total,
             images=options["images"],
             seed=options["seed"],
+            team_generations=team_generations,
+            small_generations=small_generations,
         )
 
         def log(message: str) -> None:
@@ -967,25 +1099,45 @@ class Command(BaseCommand):
         with bench_database(name=options["database_name"], keep=options["keep"], log=log) as name:
             log(f"Bench database ({connection.vendor}): {name}")
             started = time.perf_counter()
-            fill(plan, log=log)
+            fill(plan, team_members=options["team_members"], log=log)
             fill_seconds = time.perf_counter() - started
             log(f"Fill time: {fill_seconds:.1f}s")
-            user = get_user_model().objects.get(username="bench")
-            timings = self.measure(user, repeat=options["repeat"], views=options["views"])
+            log(
+                f"  the team workspace: {team_generations:,} generations by "
+                f"{options['team_members']} members; the small workspace: "
+                f"{small_generations:,} generations ({small_generations / total:.1%} of all)"
+            )
+            members = Membership.objects.select_related("workspace", "user")
+            subjects = [
+                (members.get(user__username="bench", workspace__slug="bench"), ""),
+                (members.get(user__username="bench", workspace__slug="team"), "team"),
+                (members.get(user__username="bench-small", workspace__slug="bench-small"), "1%"),
+            ]
+            timings = self.measure(subjects, repeat=options["repeat"], views=options["views"])
             self.print_table(timings, views=options["views"], fill_seconds=fill_seconds)
 
-    def measure(self, user: Any, *, repeat: int, views: bool) -> list[Timing]:
+    def measure(
+        self, subjects: list[tuple[Membership, str]], *, repeat: int, views: bool
+    ) -> list[Timing]:
         timings = []
         with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
-            view = view_runner(user) if views else None
-            for scenario in scenarios(user):
-                rows, service_ms = timed(scenario.run, repeat)
-                timing = Timing(scenario=scenario, rows=rows, service_ms=service_ms)
-                if view is not None and scenario.view is not None:
-                    request = scenario.view
-                    _, view_ms = timed(lambda request=request: view(request), repeat)
-                    timing.view_ms = [ms for ms in view_ms if ms is not None]
-                timings.append(timing)
+            for membership, label in subjects:
+                timings += self.measure_one(membership, label, repeat=repeat, views=views)
+        return timings
+
+    def measure_one(
+        self, membership: Membership, label: str, *, repeat: int, views: bool
+    ) -> list[Timing]:
+        timings = []
+        view = view_runner(membership) if views else None
+        for scenario in scenarios(membership, label=label):
+            rows, service_ms = timed(scenario.run, repeat)
+            timing = Timing(scenario=scenario, rows=rows, service_ms=service_ms)
+            if view is not None and scenario.view is not None:
+                request = scenario.view
+                _, view_ms = timed(lambda request=request: view(request), repeat)
+                timing.view_ms = [ms for ms in view_ms if ms is not None]
+            timings.append(timing)
         return timings
 
     def print_table(self, timings: list[Timing], *, views: bool, fill_seconds: float) -> None:
@@ -1038,8 +1190,9 @@ class Command(BaseCommand):
         slow = [t.scenario.name for t in pages if median(t.service_ms) >= PAGE_TARGET_MS]
         self.stdout.write(
             f"\n{connection.vendor}: fill {fill_seconds:.1f}s; times in ms over "
-            f"{len(timings[0].service_ms)} runs after a warm-up; matches = the user's matching "
-            f"generations; rows = items on the page."
+            f"{len(timings[0].service_ms)} runs after a warm-up; matches = the workspace's "
+            f"matching generations; rows = items on the page; team = a workspace of "
+            f"many members, 1% = a workspace holding 1% of all rows."
         )
         self.stdout.write(
             f"Pages with a median of {PAGE_TARGET_MS} ms or more: {', '.join(slow) or 'none'}."

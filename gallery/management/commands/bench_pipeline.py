@@ -31,12 +31,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.test.utils import override_settings
 
-from gallery.models import Generation
-from gallery.services import generations, imaging
+from gallery.models import Generation, Membership
+from gallery.services import generations, imaging, workspaces
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
     from gallery.fake_images_api import FakeImagesAPI
 
 FORMATS = ("PNG", "JPEG")
@@ -89,20 +87,22 @@ def _rolled_back() -> Iterator[None]:
         pass
 
 
-def _throwaway_user() -> AbstractBaseUser:
-    """A user for one benchmark transaction (which is rolled back)."""
-    owner = get_user_model()(username=f"bench-{time.time_ns()}")
-    owner.set_unusable_password()
-    owner.save()
-    return owner
+def _throwaway_member() -> Membership:
+    """A user and their workspace for one benchmark transaction (which is rolled back)."""
+    user = get_user_model()(username=f"bench-{time.time_ns()}")
+    user.set_unusable_password()
+    user.save()
+    return workspaces.create_personal_workspace(user=user)
 
 
 @contextmanager
 def _throwaway_generation(*, n: int) -> Iterator[Generation]:
     """A user and a generation that exist only inside a transaction that is rolled back."""
     with _rolled_back():
+        membership = _throwaway_member()
         yield Generation.objects.create(
-            owner=_throwaway_user(),
+            workspace_id=membership.workspace_id,
+            created_by_id=membership.user_id,
             idempotency_key=f"bench-{time.time_ns()}",
             prompt="bench_pipeline",
             model="demo",
@@ -327,7 +327,7 @@ class Command(BaseCommand):
                     _rolled_back(),
                 ):
                     generation, _ = generations.create_generation(
-                        user=_throwaway_user(),
+                        membership=_throwaway_member(),
                         params=params,
                         idempotency_key=generations.new_idempotency_key(),
                     )

@@ -6,6 +6,7 @@ import pytest
 
 from gallery.models import Generation, Image
 from gallery.services import imaging
+from tests.factories import personal_workspace
 from tests.images import (
     open_image,
 )
@@ -14,7 +15,12 @@ from tests.images import (
 @pytest.fixture
 def generation(user) -> Generation:
     return Generation.objects.create(
-        owner=user, idempotency_key="key-1", prompt="a red fox in the snow", model="demo", n=4
+        created_by=user,
+        workspace=personal_workspace(user),
+        idempotency_key="key-1",
+        prompt="a red fox in the snow",
+        model="demo",
+        n=4,
     )
 
 

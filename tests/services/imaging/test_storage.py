@@ -14,6 +14,7 @@ from PIL import ImageChops, ImageCms, ImageStat
 from gallery.models import Generation, Image
 from gallery.services import imaging
 from gallery.services.imaging import decode
+from tests.factories import personal_workspace
 from tests.images import (
     make_decompression_bomb_png,
     make_image_bytes,
@@ -24,7 +25,12 @@ from tests.images import (
 @pytest.fixture
 def generation(user) -> Generation:
     return Generation.objects.create(
-        owner=user, idempotency_key="key-1", prompt="a red fox in the snow", model="demo", n=4
+        created_by=user,
+        workspace=personal_workspace(user),
+        idempotency_key="key-1",
+        prompt="a red fox in the snow",
+        model="demo",
+        n=4,
     )
 
 
@@ -69,16 +75,17 @@ def test_store_image_records_and_saves_each_format(
     image.refresh_from_db()
     digest = hashlib.sha256(data).hexdigest()
     assert image.generation == generation
-    assert image.owner == generation.owner
+    assert image.workspace_id == generation.workspace_id
+    assert image.created_by_id == generation.created_by_id
     assert image.index == 2
     assert (image.format, image.width, image.height) == (stored_format, 64, 48)
     assert (image.bytes, image.sha256) == (len(data), digest)
     assert image.revised_prompt == "a red fox, snowing"
-    assert image.original.name == f"u{generation.owner_id}/originals/{digest}.{extension}"
+    assert image.original.name == f"w{generation.workspace_id}/originals/{digest}.{extension}"
     assert read(image.original) == data
     small = read(image.thumbnail_small)
     assert image.thumbnail_small.name == (
-        f"u{generation.owner_id}/thumbnails/{hashlib.sha256(small).hexdigest()}.webp"
+        f"w{generation.workspace_id}/thumbnails/{hashlib.sha256(small).hexdigest()}.webp"
     )
     assert open_image(small).format == "WEBP"
     assert open_image(small).size == (64, 48)  # never enlarged
@@ -86,7 +93,7 @@ def test_store_image_records_and_saves_each_format(
         # An opaque picture's preview is a JPEG of its own.
         large = read(image.thumbnail_large)
         assert image.thumbnail_large.name == (
-            f"u{generation.owner_id}/thumbnails/{hashlib.sha256(large).hexdigest()}.jpg"
+            f"w{generation.workspace_id}/thumbnails/{hashlib.sha256(large).hexdigest()}.jpg"
         )
         assert open_image(large).format == "JPEG"
         assert open_image(large).size == (64, 48)
@@ -236,7 +243,7 @@ def test_other_originals_get_a_preview_of_their_own(
     image = imaging.store_image(generation=generation, index=0, data=data)
 
     assert image.thumbnail_large.name != image.original.name
-    assert image.thumbnail_large.name.startswith(f"u{generation.owner_id}/thumbnails/")
+    assert image.thumbnail_large.name.startswith(f"w{generation.workspace_id}/thumbnails/")
     preview = open_image(read(image.thumbnail_large))
     assert preview.size == preview_size
     assert preview.getexif().get(0x0112) is None
@@ -551,7 +558,13 @@ def test_storing_the_same_index_again_returns_the_first_image_unchanged(generati
 
 
 def test_the_same_bytes_in_two_generations_share_their_files(generation, user, media_root):
-    other = Generation.objects.create(owner=user, idempotency_key="key-2", prompt="x", model="demo")
+    other = Generation.objects.create(
+        created_by=user,
+        workspace=personal_workspace(user),
+        idempotency_key="key-2",
+        prompt="x",
+        model="demo",
+    )
     data = make_image_bytes()
 
     first = imaging.store_image(generation=generation, index=0, data=data)
@@ -562,17 +575,21 @@ def test_the_same_bytes_in_two_generations_share_their_files(generation, user, m
     assert files_under(media_root) == stored_names(first)
 
 
-def test_each_owner_has_their_own_folder(generation, other_user, media_root):
+def test_each_workspace_has_its_own_folder(generation, other_user, media_root):
     theirs = Generation.objects.create(
-        owner=other_user, idempotency_key="key-2", prompt="x", model="demo"
+        created_by=other_user,
+        workspace=personal_workspace(other_user),
+        idempotency_key="key-2",
+        prompt="x",
+        model="demo",
     )
     data = make_image_bytes()
 
     mine = imaging.store_image(generation=generation, index=0, data=data)
     other = imaging.store_image(generation=theirs, index=0, data=data)
 
-    assert {name.split("/")[0] for name in stored_names(mine)} == {f"u{generation.owner_id}"}
-    assert {name.split("/")[0] for name in stored_names(other)} == {f"u{other_user.pk}"}
+    assert {name.split("/")[0] for name in stored_names(mine)} == {f"w{generation.workspace_id}"}
+    assert {name.split("/")[0] for name in stored_names(other)} == {f"w{theirs.workspace_id}"}
     assert files_under(media_root) == stored_names(mine) | stored_names(other)
 
 
@@ -580,7 +597,7 @@ def test_files_left_by_a_crashed_run_are_reused(generation, media_root):
     data = make_image_bytes()
     prepared = imaging.prepare_image(data=data, index=0)
     # A worker wrote the original, then died before the thumbnails and the row.
-    original_name = f"u{generation.owner_id}/originals/{prepared.sha256}.png"
+    original_name = f"w{generation.workspace_id}/originals/{prepared.sha256}.png"
     FileSystemStorage(location=media_root).save(original_name, io.BytesIO(data))
 
     image = imaging.store_image(generation=generation, index=0, data=data)
