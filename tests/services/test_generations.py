@@ -372,10 +372,14 @@ def test_lease_renewal_survives_a_database_error(user, settings, monkeypatch):
     monkeypatch.setattr(generations, "renew_leases", renew_failing_once)
     # A renewer of its own: the process's one may be asleep for an earlier test's 60 s lease.
     monkeypatch.setattr(generations, "lease_renewer", generations.LeaseRenewer())
+    renewed = Generation.objects.filter(pk=generation.pk, lease_expires_at__gt=first_lease)
     with generations.held_lease(generation_id=generation.pk, worker_id="w1"):
-        wait_until(lambda: len(calls) >= 2, timeout=10, message="renewal stopped after an error")
-    generation.refresh_from_db()
-    assert generation.lease_expires_at > first_lease
+        # The second call is counted before its UPDATE commits: wait for the UPDATE itself.
+        wait_until(
+            lambda: len(calls) >= 2 and renewed.exists(),
+            timeout=10,
+            message="renewal stopped after an error",
+        )
     assert calls[0] == {generation.pk: "w1"}
 
 
