@@ -63,11 +63,11 @@ def test_metrics_count_the_queue_states_errors_and_durations(client, settings, u
     health.beat(worker_id="w1")
     now = timezone.now()
     ended = {"started_at": now - timedelta(seconds=2), "finished_at": now}
-    make_generation(owner=user, status=Generation.Status.QUEUED)
-    make_generation(owner=user, status=Generation.Status.SUCCEEDED, api_ms=1500, **ended)
+    make_generation(created_by=user, status=Generation.Status.QUEUED)
+    make_generation(created_by=user, status=Generation.Status.SUCCEEDED, api_ms=1500, **ended)
     for _ in range(2):
         make_generation(
-            owner=user, status=Generation.Status.FAILED, error_kind="rate_limited", **ended
+            created_by=user, status=Generation.Status.FAILED, error_kind="rate_limited", **ended
         )
     response = client.get(reverse("metrics"), headers={"Authorization": "Bearer s3cret-token"})
     assert response.status_code == 200

@@ -27,7 +27,9 @@ def test_dates_beyond_the_calendar_are_a_form_error(user_client, user, settings,
     settings.TIME_ZONE = time_zone
     stored_generation(user, n=1)
     for headers in ({}, {"HX-Request": "true", "HX-Target": "gallery-results"}):
-        response = user_client.get(reverse("gallery:index", args=["ada"]) + "?" + query, headers=headers)
+        response = user_client.get(
+            reverse("gallery:index", args=["ada"]) + "?" + query, headers=headers
+        )
         assert response.status_code == 200
         text = response.content.decode()
         assert "Dates must fall between the years 1 and 9999" in text
