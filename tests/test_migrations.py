@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("gallery", "0005_generation_owner_status")]
-AFTER = [("gallery", "0008_workspace_required")]
+BEFORE = [("gallery", "0006_file_name_and_finished_indexes")]
+AFTER = [("gallery", "0009_workspace_required")]
 
 
 def migrate(targets):

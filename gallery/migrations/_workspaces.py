@@ -1,4 +1,4 @@
-"""What the workspace migrations (0006-0008) share: the search index SQL of both vendors and
+"""What the workspace migrations (0007-0009) share: the search index SQL of both vendors and
 the data step. Kept out of the numbered files (the loader skips names starting with "_")."""
 
 from django.conf import settings

@@ -5,7 +5,7 @@ matches when every term is a case-insensitive substring of its prompt or of its 
 Substrings rather than words, because many prompts are written in scripts without spaces
 between words: 一只猫 must find 画一只猫在月亮上.
 
-The index behind it (migrations 0002 and 0008) is keyed by workspace, so a search in a small
+The index behind it (migrations 0002 and 0009) is keyed by workspace, so a search in a small
 workspace reads only that workspace's part of it, however big the others are:
 
 - SQLite: a contentless FTS5 table with the trigram tokenizer whose rowid is
@@ -54,7 +54,7 @@ MAX_TERMS = 8
 TRIGRAM_LENGTH = 3
 
 FTS_TABLE = "gallery_generation_fts"
-# The FTS rowid of a generation is workspace_id * WORKSPACE_KEY + id (migration 0008's triggers):
+# The FTS rowid of a generation is workspace_id * WORKSPACE_KEY + id (migration 0009's triggers):
 # ids below 2**40 per workspace, workspace ids below 2**23 keep it within SQLite's 64 bits.
 WORKSPACE_KEY = 2**40
 _TERM = re.compile(r'"([^"]*)"|(\S+)')

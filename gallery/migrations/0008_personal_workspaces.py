@@ -1,7 +1,7 @@
 """Every existing user gets a personal workspace (owner role) and their rows move into it.
 
 Its own migration: on PostgreSQL, rows updated in a transaction leave deferred foreign-key
-checks pending, and the ALTER TABLE that makes the column required (0008) must not share it.
+checks pending, and the ALTER TABLE that makes the column required (0009) must not share it.
 """
 
 from django.conf import settings
@@ -12,7 +12,7 @@ from gallery.migrations._workspaces import make_personal_workspaces
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gallery", "0006_workspaces"),
+        ("gallery", "0007_workspaces"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

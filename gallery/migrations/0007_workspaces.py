@@ -28,7 +28,7 @@ from gallery.migrations._workspaces import (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gallery", "0005_generation_owner_status"),
+        ("gallery", "0006_file_name_and_finished_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

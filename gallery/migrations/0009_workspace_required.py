@@ -1,5 +1,5 @@
 """Every row has its workspace now: the column becomes required, the indexes lead with it, and
-the search index is rebuilt keyed by workspace (see 0006's docstring)."""
+the search index is rebuilt keyed by workspace (see 0007's docstring)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -15,7 +15,7 @@ from gallery.migrations._workspaces import (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gallery", "0007_personal_workspaces"),
+        ("gallery", "0008_personal_workspaces"),
     ]
 
     operations = [
