@@ -49,7 +49,7 @@ def test_all_empties_everything(user):
 
 def test_a_file_another_image_still_names_is_kept(user, other_user):
     data = make_image_bytes(format="PNG", color=(7, 8, 9))
-    generation = make_generation(owner=user, prompt="same bytes", n=2)
+    generation = make_generation(created_by=user, prompt="same bytes", n=2)
     kept = imaging.store_image(generation=generation, index=0, data=data)
     gone = imaging.store_image(generation=generation, index=1, data=data)
     assert kept.original.name == gone.original.name
