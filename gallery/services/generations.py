@@ -407,7 +407,11 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
     problems: list[str] = []
     stored = 0
     revised_prompts: list[str] = []
-    for result_image in result.images:
+    returned, missing = len(result.images), result.missing
+    # Each image's bytes are let go once stored: n images at the caps are not all held while
+    # the last ones are decoded (bench_memory measures it).
+    while result.images:
+        result_image = result.images.pop(0)
         position = result_image.index + 1
         if result_image.revised_prompt and result_image.revised_prompt not in revised_prompts:
             revised_prompts.append(result_image.revised_prompt)
@@ -425,9 +429,9 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
             problems.append(str(error))  # "Image 3 could not be read: …"
             continue
         stored += 1
-    if result.missing:
+    if missing:
         problems.insert(
-            0, f"The service returned {len(result.images)} of the {generation.n} images asked for."
+            0, f"The service returned {returned} of the {generation.n} images asked for."
         )
 
     if stored == 0:

@@ -1,11 +1,11 @@
 """Benchmark: the peak memory (RSS) of a worker handling one generation of n images at the caps.
 
 Each scenario runs in a fresh child process (this command with --child), so its peak is its
-own: it calls the images API like a worker (`images_api.generate`) against the fake images API
-(gallery/fake_images_api.py, served on loopback by this process), then decodes and thumbnails
-every image one after the other as `store_image` does (`imaging.prepare_image`, without the
-database writes). The child reports its peak RSS (VmHWM) after start-up, after
-the call and after the images; the table prints them in MB.
+own: a worker's whole path for one generation (`generations.run_generation`: the call to the
+fake images API of gallery/fake_images_api.py, served on loopback by this process, then every
+image stored with its thumbnails), on a throwaway SQLite database and media folder. The child
+reports its peak RSS (VmHWM) after start-up (and migrating its database), after the call and
+at the end; the table prints them in MB.
 
 Scenarios, with the caps in force (IMAGES_API_MAX_RESPONSE_BYTES, IMAGES_API_MAX_DOWNLOAD_BYTES,
 or the values given on the command line):
@@ -24,11 +24,14 @@ import base64
 import json
 import os
 import resource
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -137,6 +140,7 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", default="", help="internal")
         parser.add_argument("--key", default="", help="internal")
         parser.add_argument("--response-format", default="b64_json", help="internal")
+        parser.add_argument("--media-root", default="", help="internal")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 1 <= options["n"] <= 10:
@@ -176,7 +180,7 @@ class Command(BaseCommand):
             api.stop()
         self.stdout.write(
             "start: after Django start-up; call: after images_api.generate; peak: after "
-            "decoding and thumbnailing every image. One process per row; the machine may be "
+            "storing every image with its thumbnails. One process per row; the machine may be "
             "shared, so figures are noisy."
         )
 
@@ -210,6 +214,7 @@ class Command(BaseCommand):
         api.script(Reply(200, body=body))
         del body, images
 
+        scratch = tempfile.mkdtemp(prefix="bench-memory-")
         started = time.perf_counter()
         completed = subprocess.run(  # noqa: S603 -- our own command, no outside input
             [
@@ -229,14 +234,22 @@ class Command(BaseCommand):
                 str(response_cap),
                 "--image-cap",
                 str(image_cap),
+                "--media-root",
+                str(Path(scratch) / "media"),
             ],
             capture_output=True,
             text=True,
             timeout=600,
             check=False,
-            env={**os.environ, "IMAGES_API_ALLOW_PRIVATE_URLS": "1"},
+            env={
+                **os.environ,
+                "IMAGES_API_ALLOW_PRIVATE_URLS": "1",
+                # The worker's own throwaway database: its rows and files go with the folder.
+                "DATABASE_URL": f"sqlite:///{Path(scratch) / 'bench.sqlite3'}",
+            },
         )
         seconds = time.perf_counter() - started
+        shutil.rmtree(scratch, ignore_errors=True)
         api.pool = []  # type: ignore[attr-defined]
         if completed.returncode != 0:
             raise CommandError(f"The {scenario} worker failed:\n{completed.stderr[-2000:]}")
@@ -251,12 +264,27 @@ class Command(BaseCommand):
     # -- the child: one worker's generation ---------------------------------------------------
 
     def _child(self, options: dict[str, Any], *, response_cap: int, image_cap: int) -> None:
+        """One generation through the worker's own path (generations.run_generation: the call,
+        then each image stored with its thumbnails) on the throwaway database and media folder
+        the parent gave this process."""
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
         from django.test.utils import override_settings
 
-        from gallery.services import images_api, imaging
+        from gallery.models import Image
+        from gallery.services import generations, images_api
 
-        start = _peak_rss_bytes()
-        ok = 0
+        call_command("migrate", verbosity=0)
+        marks: dict[str, int] = {"start": _peak_rss_bytes()}
+        real_generate = images_api.generate
+
+        def generate_and_measure(*, request: images_api.ImageRequest) -> Any:
+            try:
+                return real_generate(request=request)
+            finally:
+                marks["call"] = _peak_rss_bytes()
+
+        images_api.generate = generate_and_measure  # type: ignore[assignment]
         with override_settings(
             IMAGES_API_BASE_URL=options["base_url"],
             IMAGES_API_KEY=options["key"],
@@ -265,32 +293,34 @@ class Command(BaseCommand):
             IMAGES_API_MAX_DOWNLOAD_BYTES=image_cap,
             IMAGES_API_MAX_RETRIES=0,
             IMAGES_API_MODELS_FILE="",
+            GENERATION_MAX_ATTEMPTS=1,
+            MEDIA_ROOT=options["media_root"],
         ):
-            request = images_api.ImageRequest(
-                model="grok-3-image",
-                prompt="bench_memory",
-                n=options["n"],
-                response_format=options["response_format"],
+            user = get_user_model().objects.create_user("bench-memory")
+            generation, _created = generations.create_generation(
+                user=user,
+                params=generations.GenerationParams(
+                    model="grok-3-image",
+                    prompt="bench_memory",
+                    n=options["n"],
+                    response_format=options["response_format"],
+                ),
+                idempotency_key=generations.new_idempotency_key(),
             )
-            try:
-                result = images_api.generate(request=request)
-            except images_api.ImagesAPIError as error:
-                outcome = f"{error.kind}: {error.user_message}"
-                call = _peak_rss_bytes()
-            else:
-                call = _peak_rss_bytes()
-                # One image at a time, each let go once prepared, as the worker stores them.
-                images = result.images
-                del result
-                while images:
-                    image = images.pop(0)
-                    if image.data is None:
-                        continue
-                    imaging.prepare_image(data=image.data, index=image.index)
-                    ok += 1
-                    del image
-                outcome = "stored"
-        peak = _peak_rss_bytes()
+            status = generations.run_generation(generation_id=generation.pk)
+            generation.refresh_from_db()
+        stored = Image.objects.filter(generation=generation).count()
+        outcome = (
+            status if not generation.error_message else f"{status}: {generation.error_message}"
+        )
         self.stdout.write(
-            json.dumps({"start": start, "call": call, "peak": peak, "ok": ok, "outcome": outcome})
+            json.dumps(
+                {
+                    "start": marks["start"],
+                    "call": marks.get("call", marks["start"]),
+                    "peak": _peak_rss_bytes(),
+                    "ok": stored,
+                    "outcome": outcome[:200],
+                }
+            )
         )
