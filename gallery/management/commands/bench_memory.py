@@ -272,7 +272,7 @@ class Command(BaseCommand):
         from django.test.utils import override_settings
 
         from gallery.models import Image
-        from gallery.services import generations, images_api
+        from gallery.services import generations, images_api, workspaces
 
         call_command("migrate", verbosity=0)
         marks: dict[str, int] = {"start": _peak_rss_bytes()}
@@ -298,7 +298,7 @@ class Command(BaseCommand):
         ):
             user = get_user_model().objects.create_user("bench-memory")
             generation, _created = generations.create_generation(
-                user=user,
+                membership=workspaces.personal_membership(user=user),
                 params=generations.GenerationParams(
                     model="grok-3-image",
                     prompt="bench_memory",
