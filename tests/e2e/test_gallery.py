@@ -148,7 +148,7 @@ def test_emptying_the_trash_asks_first(signed_in: Page, user):
     (image,) = add_images(user, ["a fox for the trash"])
     Image.objects.filter(pk=image.pk).update(deleted_at=timezone.now())
     page = signed_in
-    page.goto(page.base_url + "/trash/")
+    page.goto(page.base_url + "/w/ada/trash/")
 
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Empty trash").click()
