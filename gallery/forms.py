@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from gallery.models import Generation
+from gallery.models import Board, Generation
 from gallery.ops import usernames
 from gallery.services import catalog
 from gallery.services.catalog import ModelSpec
@@ -151,3 +151,11 @@ class SignupForm(UserCreationForm):
         if problem := usernames.lookalike_problem(username, taken=taken):
             raise forms.ValidationError(problem, code="lookalike")
         return username
+
+
+class BoardForm(forms.Form):
+    """A board's name and visibility (and, when editing, its cover: an image on it or none)."""
+
+    name = forms.CharField(max_length=80, strip=True)
+    visibility = forms.ChoiceField(choices=Board.Visibility.choices, initial="workspace")
+    cover = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

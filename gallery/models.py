@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -329,6 +330,11 @@ class ImageQuerySet(GridQuerySet["Image"]):
     def favorites(self) -> ImageQuerySet:
         return self.filter(is_favorite=True)
 
+    def in_board(self, board: Board) -> ImageQuerySet:
+        """The images put on `board` (a join through BoardImage, read by its (board, image)
+        key, so a board's grid is as cheap as the workspace's)."""
+        return self.filter(board_entries__board=board)
+
 
 class Image(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
@@ -411,3 +417,81 @@ class Image(models.Model):
     @property
     def aspect_ratio_css(self) -> str:
         return f"{self.width} / {self.height}"
+
+
+class BoardQuerySet(models.QuerySet["Board"]):
+    def for_member(self, membership: Membership) -> BoardQuerySet:
+        """The boards of the member's workspace the member may see: the workspace's boards,
+        and their own "only me" ones (another member's private board is as if absent, to an
+        admin too)."""
+        return self.filter(workspace_id=membership.workspace_id).filter(
+            Q(visibility=Board.Visibility.WORKSPACE) | Q(created_by_id=membership.user_id)
+        )
+
+    def with_cover_and_count(self) -> BoardQuerySet:
+        """Each board with `image_count` (its live images) and `cover_image_id` (the chosen
+        cover while it is live, else the newest live image; None when empty): one query for
+        the whole list, two correlated subqueries on BoardImage's (board, image) key."""
+        live_entries = BoardImage.objects.filter(
+            board=OuterRef("pk"), image__deleted_at__isnull=True
+        )
+        newest = live_entries.order_by("-image_id").values("image_id")[:1]
+        count = live_entries.order_by().values("board").annotate(n=Count("pk")).values("n")
+        chosen = Image.objects.filter(pk=OuterRef("cover_id"), deleted_at__isnull=True)
+        return self.annotate(
+            image_count=Coalesce(Subquery(count), 0),
+            cover_image_id=Coalesce(
+                Subquery(chosen.values("pk")[:1]),
+                Subquery(newest),
+                output_field=models.BigIntegerField(),
+            ),
+        )
+
+
+class Board(models.Model):
+    """A named collection of a workspace's images; an image can be on many boards."""
+
+    class Visibility(models.TextChoices):
+        WORKSPACE = "workspace", "Everyone in the workspace"
+        PRIVATE = "private", "Only me"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="boards")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="boards"
+    )
+    name = models.CharField(max_length=80)
+    visibility = models.CharField(max_length=16, choices=Visibility, default=Visibility.WORKSPACE)
+    # Chosen by whoever manages the board; when unset (or trashed) the newest image stands in.
+    cover = models.ForeignKey(
+        Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    images = models.ManyToManyField(Image, through="BoardImage", related_name="boards")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = BoardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["workspace", "name"], name="board_ws_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoardImage(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="entries")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="board_entries")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Its index is what a board's grid reads: one board's images by id.
+            models.UniqueConstraint(fields=["board", "image"], name="board_image_once"),
+        ]
+        indexes = [models.Index(fields=["image", "board"], name="board_image_by_image")]
+
+    def __str__(self) -> str:
+        return f"Image {self.image_id} on board {self.board_id}"

@@ -42,6 +42,9 @@ class Action(StrEnum):
     RESTORE = "restore"  # take one out of the trash (same rule as TRASH)
     RETRY = "retry"  # cancel or retry a generation (same rule as TRASH)
     VIEW_TRASH = "view_trash"
+    ADD_TO_BOARD = "add_to_board"  # make a board, put images on a board the member sees
+    # Rename, cover, take images off, delete a board (own boards: editor; any: admin).
+    MANAGE_BOARD = "manage_board"
     # Running the workspace (admin)
     EMPTY_TRASH = "empty_trash"  # delete for good, everyone's
     MANAGE_MEMBERS = "manage_members"  # add, change roles, remove, invite
@@ -63,6 +66,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.RESTORE: Role.ADMIN,
     Action.RETRY: Role.ADMIN,
     Action.VIEW_TRASH: Role.EDITOR,
+    Action.ADD_TO_BOARD: Role.EDITOR,
+    Action.MANAGE_BOARD: Role.ADMIN,
     Action.EMPTY_TRASH: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.RENAME_WORKSPACE: Role.OWNER,
@@ -75,6 +80,7 @@ OWN_ROWS_ROLE: dict[Action, Role] = {
     Action.TRASH: Role.EDITOR,
     Action.RESTORE: Role.EDITOR,
     Action.RETRY: Role.EDITOR,
+    Action.MANAGE_BOARD: Role.EDITOR,
 }
 
 

@@ -5,7 +5,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from gallery.ops import views as ops_views
-from gallery.views import accounts, gallery, generations, images, library, media, workspaces
+from gallery.views import (
+    accounts,
+    boards,
+    gallery,
+    generations,
+    images,
+    library,
+    media,
+    workspaces,
+)
 
 # Pages of one workspace live under it (/w/<slug>/...); pages of one row (/images/N/,
 # /generations/N/) find their workspace from the row, so a link copied by one member opens for
@@ -18,6 +27,8 @@ workspace_patterns = [
     path("usage/", library.usage, name="usage"),
     path("trash/", library.trash_page, name="trash"),
     path("trash/empty/", library.trash_empty, name="trash_empty"),
+    path("boards/", boards.board_list, name="boards"),
+    path("boards/add/", boards.board_add_images, name="board_add_images"),
 ]
 
 gallery_patterns = [
@@ -28,6 +39,10 @@ gallery_patterns = [
     path("generations/<int:pk>/retry/", generations.generation_retry, name="generation_retry"),
     path("generations/<int:pk>/delete/", generations.generation_delete, name="generation_delete"),
     path("generations/<int:pk>/rerun/", images.generation_rerun, name="generation_rerun"),
+    path("boards/<int:pk>/", boards.board_detail, name="board"),
+    path("boards/<int:pk>/edit/", boards.board_edit, name="board_edit"),
+    path("boards/<int:pk>/delete/", boards.board_delete, name="board_delete"),
+    path("boards/<int:pk>/remove/", boards.board_remove_images, name="board_remove_images"),
     path("images/<int:pk>/", images.image_detail, name="image"),
     path("images/<int:pk>/favorite/", images.image_favorite, name="image_favorite"),
     path("images/<int:pk>/delete/", images.image_delete, name="image_delete"),

@@ -54,7 +54,7 @@ from gallery.services.search import (
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from gallery.models import Membership
+    from gallery.models import Board, Membership
 
 MAX_PER_PAGE = 200
 # Generation.n is at most 10 (a check constraint), so a generation has at most 10 images.
@@ -197,10 +197,15 @@ def narrow[Q: GridQuerySet[Any]](queryset: Q, filters: GridFilters, *, workspace
 
 
 def image_page(
-    *, membership: Membership, filters: GridFilters, cursor: str | None, per_page: int = 48
+    *,
+    membership: Membership,
+    filters: GridFilters,
+    cursor: str | None,
+    per_page: int = 48,
+    board: Board | None = None,
 ) -> Page[Image]:
-    """One page of the workspace's live images, newest first, each with its generation loaded
-    (one query).
+    """One page of the workspace's live images (those on `board`, when given), newest first,
+    each with its generation loaded (one query).
 
     Without a search, newest first means by image id. With one, it means by generation, newest
     first, and a page ends at the end of a generation (so it holds per_page to per_page + 9
@@ -209,8 +214,10 @@ def image_page(
     """
     per_page = clamp_per_page(per_page)
     workspace_id = membership.workspace_id
-    images = narrow(Image.objects.for_member(membership).live(), filters, workspace_id=workspace_id)
-    images = images.select_related("generation")
+    images = Image.objects.for_member(membership).live()
+    if board is not None:
+        images = images.in_board(board)
+    images = narrow(images, filters, workspace_id=workspace_id).select_related("generation")
     if not parse_terms(filters.q):
         return keyset_page(images, cursor=cursor, per_page=per_page)
 

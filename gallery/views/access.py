@@ -18,18 +18,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpResponse
 
 from gallery import policy
-from gallery.models import Generation, Image, Membership
+from gallery.models import Board, Generation, Image, Membership
 from gallery.views.htmx import HtmxHttpRequest
 
 # Where the last workspace page the user opened is remembered: "/" sends them back to it.
 SESSION_WORKSPACE = "atelier_workspace"
 
 
-def _access[M: (Generation, Image)](
+def _access[M: (Generation, Image, Board)](
     request: HtmxHttpRequest, queryset: QuerySet[M], pk: int, action: policy.Action
 ) -> tuple[M, Membership]:
     row = (
@@ -83,6 +83,17 @@ def access_image(
     if live:
         images = images.live()
     return _access(request, images, pk, policy.Action(action))
+
+
+def access_board(
+    request: HtmxHttpRequest, pk: int, action: policy.Action = policy.Action.VIEW
+) -> tuple[Board, Membership]:
+    """The board `pk` and the viewer's membership of its workspace (one query), as
+    access_generation; another member's "only me" board is a 404, to an admin too."""
+    boards = Board.objects.filter(
+        Q(visibility=Board.Visibility.WORKSPACE) | Q(created_by_id=request.user.pk)
+    )
+    return _access(request, boards, pk, policy.Action(action))
 
 
 def access_workspace(request: HtmxHttpRequest, slug: str, action: policy.Action) -> Membership:

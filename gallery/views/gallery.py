@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from gallery import policy
 from gallery.forms import GenerateForm
-from gallery.models import Generation, Membership
+from gallery.models import Board, Generation, Membership
 from gallery.services import browse, catalog
 from gallery.views.access import member_view
 from gallery.views.common import generate_form_for
@@ -28,18 +29,28 @@ IMAGES_PER_PAGE = 48
 GENERATIONS_PER_PAGE = 24
 
 
-def gallery_context(request: HtmxHttpRequest, membership: Membership) -> dict[str, Any]:
-    """The grid (images or generations) for the filters and cursor in the URL of the gallery."""
-    query = request.GET if request.resolver_match.url_name == "index" else QueryDict()
+def gallery_context(
+    request: HtmxHttpRequest, membership: Membership, *, board: Board | None = None
+) -> dict[str, Any]:
+    """The grid (images or generations) for the filters and cursor in the URL of the gallery, or
+    of a board's page (the same grid, filters and overlay, of the board's images only)."""
+    grid_pages = ("board",) if board is not None else ("index",)
+    query = request.GET if request.resolver_match.url_name in grid_pages else QueryDict()
     filters = browse.GridFilters.from_query(query)
     view = query.get("view") if query.get("view") in VIEWS else VIEWS[0]
-    if filters.status and filters.status not in IMAGE_STATUSES:
+    if board is not None:
+        view = "images"  # a board holds images, not generations
+    elif filters.status and filters.status not in IMAGE_STATUSES:
         # Queued, running, failed and canceled generations have no images to show as tiles.
         view = "generations"
     cursor = query.get("cursor")
     if view == "images":
         page = browse.image_page(
-            membership=membership, filters=filters, cursor=cursor, per_page=IMAGES_PER_PAGE
+            membership=membership,
+            filters=filters,
+            cursor=cursor,
+            per_page=IMAGES_PER_PAGE,
+            board=board,
         )
     else:
         page = browse.generation_page(
@@ -50,6 +61,13 @@ def gallery_context(request: HtmxHttpRequest, membership: Membership) -> dict[st
         )
     base_query = {**filters.as_query(), **({"view": view} if view != VIEWS[0] else {})}
     return {
+        "board": board,
+        "grid_url": reverse("gallery:board", args=[board.pk])
+        if board is not None
+        else reverse("gallery:index", args=[membership.workspace.slug]),
+        # The boards the selection form can put ticked images on (lazy: read by the template
+        # only when the member may add to boards).
+        "selection_boards": Board.objects.for_member(membership).only("id", "name"),
         "filters": filters,
         "view": view,
         "page": page,

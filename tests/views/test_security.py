@@ -20,7 +20,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from gallery.models import Generation, Image, Membership, Role
+from gallery.models import Board, Generation, Image, Membership, Role
 from gallery.services import imaging, workspaces
 from tests.factories import make_generation, make_team
 from tests.images import make_image_bytes
@@ -51,6 +51,13 @@ image_download      GET     image       404         200     200       200     20
 image_favorite      POST    image       404         403     403       302     302    302
 image_delete        POST    image       404         403     403       403     302    302
 image_restore       POST    image       404         403     403       403     302    302
+boards              GET     workspace   404         200     200       200     200    200
+boards              POST    workspace   404         403     403       302     302    302
+board_add_images    POST    workspace   404         403     403       302     302    302
+board               GET     board       404         200     200       200     200    200
+board_edit          POST    board       404         403     403       403     302    302
+board_delete        POST    board       404         403     403       403     302    302
+board_remove_images POST    board       404         403     403       403     302    302
 """
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")
@@ -110,7 +117,10 @@ def team(password):
         generation=generation, index=0, data=make_image_bytes(format="PNG", size=(32, 32))
     )
     theirs = make_generation(created_by=users["non-member"], prompt="their own", n_images=1)
+    board = Board.objects.create(workspace=workspace, created_by=users["owner"], name="Picks")
+    board.images.add(image)
     return {
+        "board": board,
         "users": users,
         "workspace": workspace,
         "generation": generation,
@@ -141,8 +151,12 @@ def data_for(row: dict[str, str], team) -> dict[str, object]:
             "size": "960x960",
             "idempotency_key": "matrix",
         }
-    if row["route"] == "images_zip":
+    if row["route"] in ("images_zip", "board_remove_images"):
         return {"image": [team["image"].pk]}
+    if row["route"] == "board_add_images":
+        return {"image": [team["image"].pk], "board": team["board"].pk}
+    if row["route"] in ("boards", "board_edit") and row["method"] == "POST":
+        return {"name": "Shortlist", "visibility": "workspace"}
     return {}
 
 
@@ -234,6 +248,68 @@ def test_lists_never_show_another_workspace_s_rows(client, team):
         assert "their own" in content or name == "trash"
         assert "team secret" not in content
         assert reverse("gallery:image", args=[team["image"].pk]) not in content
+
+
+def test_an_editor_manages_their_own_board_but_not_another_s(client, team):
+    editor = team["users"]["editor"]
+    mine = Board.objects.create(workspace=team["workspace"], created_by=editor, name="Mine")
+    client.force_login(editor)
+    image = team["image"].pk
+    assert (
+        client.post(
+            reverse("gallery:board_edit", args=[mine.pk]),
+            {"name": "Renamed", "visibility": "workspace"},
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            reverse("gallery:board_remove_images", args=[mine.pk]), {"image": image}
+        ).status_code
+        == 302
+    )
+    assert client.post(reverse("gallery:board_delete", args=[mine.pk])).status_code == 302
+    assert not Board.objects.filter(pk=mine.pk).exists()
+    # Adding to the owner's shared board is allowed; taking off or deleting it is not.
+    add = {"board": team["board"].pk, "image": image}
+    assert (
+        client.post(
+            reverse("gallery:board_add_images", args=[team["workspace"].slug]), add
+        ).status_code
+        == 302
+    )
+    assert client.post(reverse("gallery:board_delete", args=[team["board"].pk])).status_code == 403
+
+
+def test_a_private_board_is_hidden_from_every_other_member(client, team):
+    owner, admin = team["users"]["owner"], team["users"]["admin"]
+    private = Board.objects.create(
+        workspace=team["workspace"], created_by=owner, name="Only me", visibility="private"
+    )
+    client.force_login(admin)
+    assert client.get(reverse("gallery:board", args=[private.pk])).status_code == 404
+    assert client.post(reverse("gallery:board_delete", args=[private.pk])).status_code == 404
+    add = {"board": private.pk, "image": team["image"].pk}
+    slug = team["workspace"].slug
+    assert client.post(reverse("gallery:board_add_images", args=[slug]), add).status_code == 404
+    listing = client.get(reverse("gallery:boards", args=[slug])).content.decode()
+    assert reverse("gallery:board", args=[private.pk]) not in listing
+    client.force_login(owner)
+    assert client.get(reverse("gallery:board", args=[private.pk])).status_code == 200
+
+
+def test_boards_never_take_images_of_another_workspace(client, team):
+    """A member of two workspaces cannot put an image of one on a board of the other."""
+    owner = team["users"]["owner"]
+    own = workspaces.personal_membership(user=owner).workspace
+    own_board = Board.objects.create(workspace=own, created_by=owner, name="Own")
+    client.force_login(owner)
+    add = {"board": own_board.pk, "image": team["image"].pk}
+    client.post(reverse("gallery:board_add_images", args=[own.slug]), add)
+    assert not own_board.images.exists()
+    # Nor name a board of the other workspace from this one's URL.
+    add = {"board": team["board"].pk, "image": team["image"].pk}
+    assert client.post(reverse("gallery:board_add_images", args=[own.slug]), add).status_code == 404
 
 
 def test_a_removed_member_is_locked_out(client, team):
