@@ -15,7 +15,9 @@ What it prints:
   its row's created_at to its started_at (the worker's claim), median and 95th percentile over
   --idle-samples, one every 0.2-0.5 s (so the poll's phase varies);
 - for each --generations G: G generations created at once (one transaction), the wall time from
-  before the first was created to the last finished_at, generations/s, and how many succeeded.
+  before the first was created to the last finished_at, generations/s, how many succeeded, and
+  how long creating and enqueuing them took this command (part of the wall time: the workers
+  start on the first tasks while the last are enqueued).
 Each generation asks for one image with the model's default format (url: one download each).
 The figures are wall clock on whatever else the machine is doing.
 """
@@ -233,12 +235,18 @@ class Command(BaseCommand):
         started: datetime = timezone.now()
         with transaction.atomic():
             ids = [self.create(owner, f"batch {count} #{number}").pk for number in range(count)]
+        # The tasks are enqueued as the transaction commits, one INSERT (and NOTIFY) each.
+        enqueued = (timezone.now() - started).total_seconds()
         batch = Generation.objects.filter(pk__in=ids)
         self.wait_for(lambda: not batch.pending().exists(), timeout=600)
         last = batch.aggregate(last=Max("finished_at"))["last"]
         wall = (last - started).total_seconds()
         succeeded = batch.filter(status=Generation.Status.SUCCEEDED).count()
+        failed = batch.exclude(status=Generation.Status.SUCCEEDED).first()
+        if failed is not None:
+            self.stderr.write(f"Not all succeeded: {failed.error_kind}: {failed.error_message}")
         return (
             f"{count:>4} generations: {wall:6.2f} s to all finished, {count / wall:6.1f} "
-            f"generations/s, {succeeded}/{count} succeeded"
+            f"generations/s, {succeeded}/{count} succeeded (this command took {enqueued:.2f} s "
+            "to create and enqueue them, workers running meanwhile)"
         )
