@@ -327,6 +327,9 @@ class LeaseRenewer:
                 except Exception:
                     # A passing error (SQLite busy) must not end renewal: the next try may work.
                     logger.exception("Renewing the leases of generations %s failed", list(held))
+                finally:
+                    # Back to the pool between renewals: the other threads need it more.
+                    connection.close()
         finally:
             connection.close()
 

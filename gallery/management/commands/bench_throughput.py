@@ -247,6 +247,7 @@ class Command(BaseCommand):
             self.stderr.write(f"Not all succeeded: {failed.error_kind}: {failed.error_message}")
         return (
             f"{count:>4} generations: {wall:6.2f} s to all finished, {count / wall:6.1f} "
-            f"generations/s, {succeeded}/{count} succeeded (this command took {enqueued:.2f} s "
-            "to create and enqueue them, workers running meanwhile)"
+            f"generations/s, {succeeded}/{count} succeeded; creating and enqueuing them took "
+            f"this command {enqueued:.2f} s (workers running meanwhile), the rest took "
+            f"{wall - enqueued:.2f} s"
         )
