@@ -10,7 +10,7 @@ only its loop: one thread claims tasks while there is a free slot and hands each
 
 Idle, the claiming thread waits for the next task: on PostgreSQL it LISTENs for the NOTIFY that
 `NotifyingDatabaseBackend` sends with each enqueued task (with a poll every `interval` for tasks
-whose run_after comes due); on SQLite it polls every `interval` (50 ms by default, a query on a
+whose run_after comes due); on SQLite it polls every `interval` (25 ms by default: a read of a
 partial index).
 """
 
@@ -38,6 +38,9 @@ logger = logging.getLogger("django_tasks_db")
 
 # PostgreSQL's channel for "a task was enqueued": idle workers LISTEN on it.
 TASKS_CHANNEL = "atelier_tasks"
+# Tasks claimed in one transaction at most: a burst is claimed in a few (each one an exclusive
+# lock on SQLite), and still spread over the workers.
+CLAIM_BATCH = 10
 
 
 class NotifyingDatabaseBackend(DatabaseBackend):
@@ -113,9 +116,8 @@ class ConcurrentWorker(Worker):
     def __init__(self, *, concurrency: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.concurrency = concurrency
-        self._slots = threading.BoundedSemaphore(concurrency)
         self._in_flight = 0
-        self._in_flight_lock = threading.Lock()
+        self._slot_freed = threading.Condition()
         self._claimed = 0
         self._wakeup: _Wakeup = _Wakeup()
 
@@ -142,24 +144,27 @@ class ConcurrentWorker(Worker):
         if not self.in_flight:
             sys.exit(0)
 
-    def claim_next(self) -> DBTaskResult | None:
-        """Claim the next ready task for this worker, as db_worker's loop does."""
+    def claim_ready(self, *, limit: int) -> list[DBTaskResult]:
+        """Claim up to `limit` ready tasks for this worker, with db_worker's query and claim."""
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if not self.process_all_queues:
             tasks = tasks.filter(queue_name__in=self.queue_names)
         if self.excluded_queue_names:
             tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        # A plain read first: an idle poll must not take SQLite's write lock.
+        if not tasks.exists():
+            return []
         with exclusive_transaction(tasks.db):
             try:
-                task_result = tasks.get_locked()
-                if task_result is not None:
+                claimed = list(tasks.select_for_update(skip_locked=True)[:limit])
+                for task_result in claimed:
                     task_result.claim(self.worker_id)
             except OperationalError as error:
                 # A locked SQLite database unlocks soon: try again on the next turn.
                 if is_locked_database_exception(error):
-                    return None
+                    return []
                 raise
-        return task_result
+        return claimed
 
     def run(self) -> None:
         logger.info(
@@ -185,17 +190,17 @@ class ConcurrentWorker(Worker):
             if self.max_tasks is not None and self._claimed >= self.max_tasks:
                 logger.info("Claimed the maximum of %d task(s); stopping.", self.max_tasks)
                 return
-            # Wait for a free slot (a task in flight finishing), waking to see a shutdown.
-            if not self._slots.acquire(timeout=0.5):
-                continue
+            with self._slot_freed:
+                if self._in_flight >= self.concurrency:
+                    # Wait for a task in flight to finish, waking to see a shutdown.
+                    self._slot_freed.wait(timeout=0.5)
+                    continue
+                free = self.concurrency - self._in_flight
+            if self.max_tasks is not None:
+                free = min(free, self.max_tasks - self._claimed)
             close_old_connections()
-            try:
-                task_result = self.claim_next()
-            except BaseException:
-                self._slots.release()
-                raise
-            if task_result is None:
-                self._slots.release()
+            claimed = self.claim_ready(limit=min(free, CLAIM_BATCH))
+            if not claimed:
                 if self.batch:
                     if self.in_flight:
                         # What runs now may enqueue more (retries): wait, then look again.
@@ -207,10 +212,11 @@ class ConcurrentWorker(Worker):
                 connection.close()
                 self._wakeup.wait(self.interval)
                 continue
-            self._claimed += 1
-            with self._in_flight_lock:
-                self._in_flight += 1
-            executor.submit(self._run_in_slot, task_result)
+            self._claimed += len(claimed)
+            for task_result in claimed:
+                with self._slot_freed:
+                    self._in_flight += 1
+                executor.submit(self._run_in_slot, task_result)
 
     def _run_in_slot(self, task_result: DBTaskResult) -> None:
         try:
@@ -218,8 +224,8 @@ class ConcurrentWorker(Worker):
         finally:
             # This thread's connection goes back (to the pool on PostgreSQL) between tasks.
             connection.close()
-            with self._in_flight_lock:
+            with self._slot_freed:
                 self._in_flight -= 1
-            self._slots.release()
+                self._slot_freed.notify()
             if not self.running and not self.in_flight:
                 self._wakeup.interrupt()

@@ -2,7 +2,7 @@
 recovery it lacks.
 
 `--concurrency` (default `WORKER_CONCURRENCY`, env `ATELIER_WORKER_CONCURRENCY`) tasks run at
-once in one process: see gallery/concurrent_worker.py. `--interval` is the idle poll: 50 ms on
+once in one process: see gallery/concurrent_worker.py. `--interval` is the idle poll: 25 ms on
 SQLite; on PostgreSQL a NOTIFY wakes the worker at once and the poll (1 s) only finds tasks
 whose run_after came.
 
@@ -89,7 +89,7 @@ class Command(DBWorkerCommand):
         if reload and batch:
             reload = False
         if interval is None:
-            interval = 1.0 if connection.vendor == "postgresql" else 0.05
+            interval = 1.0 if connection.vendor == "postgresql" else 0.025
         queue_names = queue_name.split(",")
         excluded_queue_names = exclude_queues.split(",") if exclude_queues else []
         if excluded_queue_names and "*" not in queue_names:
