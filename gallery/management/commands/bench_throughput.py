@@ -47,8 +47,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from gallery.management.commands.bench_gallery import bench_database
-from gallery.models import Generation
-from gallery.services import generations
+from gallery.models import Generation, Membership
+from gallery.services import generations, workspaces
 
 ROOT = Path(__file__).resolve().parents[3]
 # The fake answers 401 to any other key, so a worker pointed elsewhere would show at once.
@@ -120,7 +120,9 @@ class Command(BaseCommand):
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                 "ATELIER_WORKER_CONCURRENCY": str(concurrency),
             }
-            owner = get_user_model().objects.create_user("bench-throughput")
+            owner = workspaces.personal_membership(
+                user=get_user_model().objects.create_user("bench-throughput")
+            )
             with self.workers(count=options["workers"], env=env) as processes:
                 self.wait_until_ready(owner)
                 rows = [self.idle_pickup(owner, samples=options["idle_samples"])]
@@ -192,9 +194,9 @@ class Command(BaseCommand):
 
     # -- the measurements ------------------------------------------------------------------
 
-    def create(self, owner: Any, prompt: str) -> Generation:
+    def create(self, owner: Membership, prompt: str) -> Generation:
         generation, _ = generations.create_generation(
-            user=owner,
+            membership=owner,
             params=generations.GenerationParams(prompt=prompt, model="grok-3-image", n=1),
             idempotency_key=generations.new_idempotency_key(),
         )
@@ -207,7 +209,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Timed out after {timeout:g} s waiting for the workers.")
             time.sleep(0.02)
 
-    def wait_until_ready(self, owner: Any) -> None:
+    def wait_until_ready(self, owner: Membership) -> None:
         """Workers are up once one of them has claimed a generation."""
         first = self.create(owner, "warm-up")
         self.wait_for(
@@ -216,7 +218,7 @@ class Command(BaseCommand):
         )
         self.wait_for(lambda: not Generation.objects.pending().exists(), timeout=120)
 
-    def idle_pickup(self, owner: Any, *, samples: int) -> str:
+    def idle_pickup(self, owner: Membership, *, samples: int) -> str:
         waits = []
         for number in range(samples):
             time.sleep(0.2 + 0.3 * (number % 4) / 3)
@@ -235,7 +237,9 @@ class Command(BaseCommand):
             f"p95 {_ms(_p95(waits))}, max {_ms(max(waits))}"
         )
 
-    def batch(self, owner: Any, *, count: int, workers: list[subprocess.Popen[bytes]]) -> str:
+    def batch(
+        self, owner: Membership, *, count: int, workers: list[subprocess.Popen[bytes]]
+    ) -> str:
         # The batch is created while the (idle) workers are stopped, so the clock times the
         # workers alone: this one process creating G generations and enqueuing G tasks while
         # 100 worker threads write would measure itself, and on SQLite wait on their writes.
