@@ -66,7 +66,13 @@ def test_a_killed_worker_s_generation_is_finished_by_another_without_duplicates(
     assert generation.attempts == 2
     assert sorted(generation.images.values_list("index", flat=True)) == [0, 1, 2, 3]
     assert len(fake_images_api.generation_requests) == 2
-    # The dead worker's task row is settled, not RUNNING forever; the rescuer's succeeded.
+    # The dead worker's task row is settled, not RUNNING forever; the rescuer's succeeded (its
+    # row is written just after the generation's).
+    wait_until(
+        lambda: not DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).exists(),
+        timeout=10,
+        message="a task row stayed RUNNING",
+    )
     tasks = {row.worker_ids[0].split("-")[0]: row for row in DBTaskResult.objects.all()}
     assert tasks["victim"].status == TaskResultStatus.FAILED
     assert tasks["victim"].exception_class_path == "gallery.tasks.WorkerLost"
