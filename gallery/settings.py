@@ -198,6 +198,43 @@ STORAGES = {
 # With X-Accel-Redirect set (e.g. "/protected-media/"), image views hand the file to nginx.
 MEDIA_ACCEL_REDIRECT_PREFIX = os.environ.get("MEDIA_ACCEL_REDIRECT_PREFIX", "")
 
+
+def s3_storage(*, bucket: str, endpoint_url: str, region: str) -> dict:
+    """The default storage on S3 or any S3-compatible server (README, "Several machines").
+
+    Credentials come the usual boto3 way (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or
+    an instance role). Objects stay private; names are content hashes, so overwriting one writes
+    the same bytes."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            # Self-hosted servers (SeaweedFS, MinIO, Garage) answer on one host, bucket in path.
+            "addressing_style": "path" if endpoint_url else None,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_REDIRECT_SECONDS,
+            "file_overwrite": True,
+            "location": os.environ.get("AWS_LOCATION", ""),
+        },
+    }
+
+
+# Presigned URLs live this long (used only with MEDIA_REDIRECTS).
+MEDIA_REDIRECT_SECONDS = int(os.environ.get("ATELIER_MEDIA_REDIRECT_SECONDS", "300"))
+# Serve originals and thumbnails by a short-lived presigned redirect to the object store,
+# instead of through the web process (README, "Several machines": measured both).
+MEDIA_REDIRECTS = env_bool("ATELIER_MEDIA_REDIRECTS", False)
+if bucket := os.environ.get("AWS_STORAGE_BUCKET_NAME", ""):
+    STORAGES["default"] = s3_storage(
+        bucket=bucket,
+        endpoint_url=os.environ.get("AWS_S3_ENDPOINT_URL", ""),
+        region=os.environ.get("AWS_S3_REGION_NAME", ""),
+    )
+
 TASKS = {
     "default": {
         # django-tasks-db's backend, which also wakes idle workers on PostgreSQL (NOTIFY).
@@ -254,6 +291,8 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+if MEDIA_REDIRECTS and os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    SECURE_CSP["img-src"].append(os.environ.get("AWS_S3_ENDPOINT_URL") or "https://*.amazonaws.com")
 # Browser features Atelier never uses, switched off for the page and anything it embeds.
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []

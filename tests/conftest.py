@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from gallery.services import workspaces
 
-pytest_plugins = ["tests.fake_images_api", "tests.workers"]
+pytest_plugins = ["tests.fake_images_api", "tests.workers", "tests.s3"]
 
 
 @pytest.fixture(autouse=True)

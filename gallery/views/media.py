@@ -6,7 +6,14 @@ import logging
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
+from django.core.files.storage import Storage
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header, quote_etag
 
@@ -69,6 +76,12 @@ def serve_image_file(request: HtmxHttpRequest, pk: int, *, variant: str) -> Http
         content_type = EXTENSION_CONTENT_TYPES.get(extension, "application/octet-stream")
     else:
         raise Http404("No such thumbnail.")
+    if settings.MEDIA_REDIRECTS and not is_local(field_file.storage):
+        # The object store sends the file: a presigned URL only this answer knows, valid for
+        # MEDIA_REDIRECT_SECONDS; the browser may reuse the redirect for half of that.
+        response = HttpResponseRedirect(field_file.storage.url(field_file.name))
+        patch_cache_control(response, private=True, max_age=settings.MEDIA_REDIRECT_SECONDS // 2)
+        return response
     etag = quote_etag(f"{image.sha256[:32]}-{variant}")
     response = get_conditional_response(request, etag=etag) or file_response(
         field_file, content_type=content_type
@@ -76,6 +89,15 @@ def serve_image_file(request: HtmxHttpRequest, pk: int, *, variant: str) -> Http
     response["ETag"] = etag
     patch_cache_control(response, private=True, max_age=ONE_YEAR, immutable=True)
     return response
+
+
+def is_local(storage: Storage) -> bool:
+    """Whether files of this storage are on this machine's disk (FileSystemStorage)."""
+    try:
+        storage.path("")
+    except NotImplementedError:
+        return False
+    return True
 
 
 def image_original(request: HtmxHttpRequest, pk: int) -> HttpResponse:
