@@ -137,11 +137,11 @@ def signed_in(url: str, username: str, password: str) -> httpx.Client:
     return client
 
 
-def generate(client: httpx.Client, prompt: str) -> None:
-    page = client.get("/").text
+def generate(client: httpx.Client, slug: str, prompt: str) -> None:
+    page = client.get(f"/w/{slug}/").text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
     response = client.post(
-        "/generate/",
+        f"/w/{slug}/generate/",
         data={
             "csrfmiddlewaretoken": token,
             "model": "grok-3-image",
@@ -156,7 +156,7 @@ def generate(client: httpx.Client, prompt: str) -> None:
 
 
 def test_two_web_processes_and_three_workers_share_only_the_database_and_object_storage(
-    machines, user, password, fake_images_api, settings
+    machines, user, workspace, password, fake_images_api, settings
 ):
     # The tests hash with MD5 for speed; the web processes know only the production hashers.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
@@ -166,7 +166,7 @@ def test_two_web_processes_and_three_workers_share_only_the_database_and_object_
     web_b = signed_in(machines["web-b"].url, user.username, password)
 
     # The first call of this prompt hangs: its worker is killed in the middle of it.
-    generate(web_a, "a slow fox [fault:slow=4x1]")
+    generate(web_a, workspace.slug, "a slow fox [fault:slow=4x1]")
     victim_generation = wait_until(
         lambda: Generation.objects.filter(status="running").first(),
         timeout=30,
@@ -179,7 +179,7 @@ def test_two_web_processes_and_three_workers_share_only_the_database_and_object_
     victim.process.wait()
 
     for number in range(GENERATIONS - 1):
-        generate(web_b if number % 2 else web_a, f"fox number {number}")
+        generate(web_b if number % 2 else web_a, workspace.slug, f"fox number {number}")
 
     def all_finished() -> bool:
         return not Generation.objects.filter(status__in=["queued", "running"]).exists()
@@ -197,7 +197,7 @@ def test_two_web_processes_and_three_workers_share_only_the_database_and_object_
 
     # Every page and file from both web processes, the same bytes from each.
     for client in (web_a, web_b):
-        page = client.get("/").text
+        page = client.get(f"/w/{workspace.slug}/").text
         for image in Image.objects.all():
             assert f'id="tile-{image.pk}"' in page
     for image in Image.objects.all():

@@ -32,7 +32,7 @@ from django.test.utils import override_settings
 from django.urls import reverse
 
 from gallery.models import Generation
-from gallery.services import imaging
+from gallery.services import imaging, workspaces
 from gallery.views.media import is_local
 
 
@@ -81,8 +81,14 @@ class Command(BaseCommand):
 
     def run(self, *, requests: int, size: int, written: list[str]) -> None:
         user = get_user_model().objects.create_user(f"bench-media-{time.time_ns()}")
+        workspace = workspaces.create_personal_workspace(user=user).workspace
         generation = Generation.objects.create(
-            owner=user, idempotency_key="bench", prompt="bench", model="demo", n=1
+            workspace=workspace,
+            created_by=user,
+            idempotency_key="bench",
+            prompt="bench",
+            model="demo",
+            n=1,
         )
         data = imaging.draw_demo_image(prompt="a lighthouse", index=0, width=size, height=size)
         image = imaging.store_image(generation=generation, index=0, data=data)
