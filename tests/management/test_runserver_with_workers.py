@@ -39,13 +39,13 @@ def test_a_killed_worker_is_started_again(workers, tmp_path):
     )
     try:
         logs = lambda: (tmp_path / "run.log").read_text()  # noqa: E731
-        first = wait_until(lambda: heartbeat_pid("web-0"), timeout=30, message=logs())
-        wait_until(lambda: heartbeat_pid("web-1"), timeout=30, message=logs())
+        first = wait_until(lambda: heartbeat_pid("web-0"), timeout=90, message=logs())
+        wait_until(lambda: heartbeat_pid("web-1"), timeout=90, message=logs())
 
         os.kill(first, signal.SIGKILL)
 
         again = wait_until(
-            lambda: heartbeat_pid("web-0", other_than=first), timeout=30, message=logs()
+            lambda: heartbeat_pid("web-0", other_than=first), timeout=90, message=logs()
         )
         assert again != first
         assert "Worker web-0" in logs()
