@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from gallery.models import Board, Generation
+from gallery.models import Board, Generation, Membership, Workspace
 from gallery.ops import usernames
 from gallery.services import catalog
 from gallery.services.catalog import ModelSpec
@@ -159,3 +159,32 @@ class BoardForm(forms.Form):
     name = forms.CharField(max_length=80, strip=True)
     visibility = forms.ChoiceField(choices=Board.Visibility.choices, initial="workspace")
     cover = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class BudgetForm(forms.ModelForm):
+    """A workspace's monthly budget and the limits each member gets (blank: no limit)."""
+
+    class Meta:
+        model = Workspace
+        fields = [
+            "monthly_budget",
+            "member_monthly_images",
+            "member_monthly_cost",
+            "member_per_minute",
+        ]
+        labels = {
+            "monthly_budget": "Monthly budget (US$)",
+            "member_monthly_images": "Images per member per month",
+            "member_monthly_cost": "Spend per member per month (US$)",
+            "member_per_minute": "Generations per member per minute",
+        }
+        help_texts = {"monthly_budget": "Blank: no limit. Costs are estimates from model prices."}
+
+
+class MemberLimitForm(forms.ModelForm):
+    """One member's own monthly limits, in place of the workspace's (blank: the workspace's)."""
+
+    class Meta:
+        model = Membership
+        fields = ["monthly_images", "monthly_cost"]
+        labels = {"monthly_images": "Images per month", "monthly_cost": "Spend per month (US$)"}

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -72,6 +73,18 @@ class Workspace(models.Model):
     is_personal = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Budgets (gallery.services.budgets); blank: no limit. Costs are estimates in US dollars,
+    # from the catalog's prices. The per-member limits apply to each member unless their
+    # membership sets its own.
+    monthly_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    member_monthly_images = models.PositiveIntegerField(null=True, blank=True)
+    member_monthly_cost = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    member_per_minute = models.PositiveIntegerField(null=True, blank=True)
+
     class Meta:
         ordering = ["name", "id"]
 
@@ -97,6 +110,12 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role, default=Role.EDITOR)
     created_at = models.DateTimeField(default=timezone.now)
+    # This member's own monthly limits, in place of the workspace's member_monthly_* (blank:
+    # the workspace's).
+    monthly_images = models.PositiveIntegerField(null=True, blank=True)
+    monthly_cost = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
 
     objects = MembershipQuerySet.as_manager()
 
@@ -245,6 +264,9 @@ class Generation(models.Model):
     quality = models.CharField(max_length=16, blank=True)
     resolution = models.CharField(max_length=8, blank=True)
     response_format = models.CharField(max_length=16, blank=True)
+    # n x the catalog's price for the size and quality when it was asked (US dollars): what
+    # budgets count, so a later price change does not rewrite the past.
+    estimated_cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     # Options some models take beyond the common set (style, background, ...).
     extra_params = models.JSONField(default=dict, blank=True)
 

@@ -48,6 +48,7 @@ class Action(StrEnum):
     # Running the workspace (admin)
     EMPTY_TRASH = "empty_trash"  # delete for good, everyone's
     MANAGE_MEMBERS = "manage_members"  # add, change roles, remove, invite
+    MANAGE_BUDGET = "manage_budget"  # the monthly budget, member limits, rate limit
     # Owning it (owner)
     RENAME_WORKSPACE = "rename_workspace"
     DELETE_WORKSPACE = "delete_workspace"
@@ -70,6 +71,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_BOARD: Role.ADMIN,
     Action.EMPTY_TRASH: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
+    Action.MANAGE_BUDGET: Role.ADMIN,
     Action.RENAME_WORKSPACE: Role.OWNER,
     Action.DELETE_WORKSPACE: Role.OWNER,
     Action.TRANSFER_OWNERSHIP: Role.OWNER,

@@ -25,6 +25,7 @@ workspace_patterns = [
     path("images/download.zip", images.images_zip, name="images_zip"),
     path("prompts/", library.prompts, name="prompts"),
     path("usage/", library.usage, name="usage"),
+    path("budget/", library.budget_settings, name="budget"),
     path("trash/", library.trash_page, name="trash"),
     path("trash/empty/", library.trash_empty, name="trash_empty"),
     path("boards/", boards.board_list, name="boards"),

@@ -18,6 +18,13 @@ file may name more in a "providers" list, so a relay's models and OpenAI's work 
                     "api_key_env": "OPENAI_API_KEY", "max_in_flight": 4}],
      "models": [{"id": "grok-3-image"}, {"id": "gpt-image-1", "provider": "openai"}]}
 
+Prices. Each model has a price per image in US dollars, by size and quality, what budgets
+estimate a generation's cost with (gallery.services.budgets). In the file, "prices" maps a key
+to a price; the first key that matches wins: "<size>/<quality>", "<size>", "<quality>", then
+"*" (any); a model without a match costs 0:
+
+    [{"id": "gpt-image-1", "prices": {"1024x1024/high": 0.167, "high": 0.25, "*": 0.042}}]
+
 `api_key_env` names the environment variable that holds the key (never the key itself, so the
 file can be committed). `max_in_flight` caps the calls to the provider at once (0: no cap).
 """
@@ -29,6 +36,7 @@ import functools
 import json
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +129,9 @@ class ModelSpec:
     styles: tuple[str, ...] = ()
     # The provider (see Provider) that serves this model.
     provider: str = DEFAULT_PROVIDER
+    # US dollars per image by "<size>/<quality>", "<size>", "<quality>" or "*" (see
+    # price_per_image); a models file gives them as an object.
+    prices: tuple[tuple[str, Decimal], ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -145,8 +156,18 @@ class ModelSpec:
         for field in ("sizes", "aspect_ratios", "qualities", "resolutions", "response_formats"):
             if any(not value or value != value.strip() for value in getattr(self, field)):
                 problems.append(f"{field} must hold non-empty values without surrounding spaces")
+        if any(price < 0 for _, price in self.prices):
+            problems.append("prices must not be negative")
         if problems:
             raise ImproperlyConfigured(f"Image model {self.id!r}: {'; '.join(problems)}.")
+
+    def price_per_image(self, *, size: str = "", quality: str = "") -> Decimal:
+        """What one image of this size and quality costs (an estimate, in US dollars)."""
+        prices = dict(self.prices)
+        for key in (f"{size}/{quality}", size, quality, "*"):
+            if key and key in prices:
+                return prices[key]
+        return Decimal(0)
 
     @property
     def display_label(self) -> str:
@@ -171,6 +192,11 @@ RELAY_ASPECT_RATIOS = (
 )
 RELAY_SIZES = ("960x960", "720x1280", "1280x720", "1168x784", "784x1168")
 
+
+def _prices(table: dict[str, Any]) -> tuple[tuple[str, Decimal], ...]:
+    return tuple((key, Decimal(str(price))) for key, price in table.items())
+
+
 GROK_3_IMAGE = ModelSpec(
     id="grok-3-image",
     label="Grok 3 Image",
@@ -186,6 +212,7 @@ GROK_3_IMAGE = ModelSpec(
     max_n=10,
     max_n_per_request=10,
     array_options=True,
+    prices=(("*", Decimal("0.07")),),
 )
 
 BUILTIN_MODELS: tuple[ModelSpec, ...] = (
@@ -200,6 +227,17 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         qualities=("low", "medium", "high", "auto"),
         max_n=10,
         max_n_per_request=10,
+        # OpenAI's list prices (2025); "auto" is priced as high, the most it may cost.
+        prices=_prices(
+            {
+                "1024x1024/low": "0.011",
+                "1024x1024/medium": "0.042",
+                "1024x1024/high": "0.167",
+                "low": "0.016",
+                "medium": "0.063",
+                "*": "0.25",
+            }
+        ),
     ),
     ModelSpec(
         id="dall-e-3",
@@ -215,6 +253,9 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         max_n=4,
         max_n_per_request=1,
         styles=("vivid", "natural"),
+        prices=_prices(
+            {"1024x1024/standard": "0.04", "1024x1024/hd": "0.08", "hd": "0.12", "*": "0.08"}
+        ),
     ),
     ModelSpec(
         id="dall-e-2",
@@ -227,6 +268,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         default_response_format="url",
         max_n=10,
         max_n_per_request=10,
+        prices=_prices({"256x256": "0.016", "512x512": "0.018", "*": "0.02"}),
     ),
     # Offers the relay's options, so the form, the stored request body (built as the relay's,
     # showing what a real call would send) and the drawing all follow them.
@@ -237,11 +279,15 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         demo=True,
         response_formats=(),
         default_response_format="",
+        # Drawn here, free; a models file may price it to try budgets out.
+        prices=(),
     ),
 )
 
 _TUPLE_FIELDS = {
-    field.name for field in dataclasses.fields(ModelSpec) if field.type.startswith("tuple")
+    field.name
+    for field in dataclasses.fields(ModelSpec)
+    if field.type.startswith("tuple") and field.name != "prices"
 }
 _FIELD_NAMES = {field.name for field in dataclasses.fields(ModelSpec)}
 
@@ -263,6 +309,8 @@ def _spec_from_entry(entry: Any, *, position: int, source: str) -> ModelSpec:
                 f"{source}: model {entry['id']!r}: {name} must be a list of strings."
             )
         values[name] = tuple(values[name])
+    if "prices" in values:
+        values["prices"] = _prices_from_entry(values["prices"], model_id=entry["id"], source=source)
     builtin = next((spec for spec in BUILTIN_MODELS if spec.id == values["id"]), None)
     try:
         if builtin is not None:
@@ -270,6 +318,19 @@ def _spec_from_entry(entry: Any, *, position: int, source: str) -> ModelSpec:
         return ModelSpec(**values)
     except TypeError as error:
         raise ImproperlyConfigured(f"{source}: model {entry['id']!r}: {error}") from error
+
+
+def _prices_from_entry(
+    value: Any, *, model_id: str, source: str
+) -> tuple[tuple[str, Decimal], ...]:
+    def number(price: Any) -> bool:
+        return isinstance(price, int | float) and not isinstance(price, bool)
+
+    if not isinstance(value, dict) or not all(number(price) for price in value.values()):
+        raise ImproperlyConfigured(
+            f"{source}: model {model_id!r}: prices must map sizes and qualities to numbers."
+        )
+    return tuple((key, Decimal(str(price))) for key, price in value.items())
 
 
 _PROVIDER_FIELD_NAMES = {field.name for field in dataclasses.fields(Provider)}

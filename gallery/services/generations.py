@@ -32,7 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from gallery.models import Generation
-from gallery.services import catalog, images_api, imaging
+from gallery.services import budgets, catalog, images_api, imaging
 
 if TYPE_CHECKING:
     from gallery.models import Membership
@@ -79,6 +79,8 @@ def create_generation(
     when the transaction commits. (Whether the member may generate is gallery.policy's to say.)
 
     The same idempotency key (a double click, a resubmitted form) returns the first generation.
+    A submit that would pass a budget or a rate limit raises budgets.LimitReached (nothing is
+    created).
     """
     fields = asdict(params)
     style = fields.pop("style")
@@ -91,6 +93,13 @@ def create_generation(
     }
     try:
         with transaction.atomic():
+            existing = Generation.objects.filter(
+                created_by_id=membership.user_id, idempotency_key=idempotency_key
+            ).first()
+            if existing is not None:
+                return existing, False
+            # Locks the workspace's row until commit: concurrent submits check in turn.
+            defaults["estimated_cost"] = budgets.reserve(membership=membership, params=params)
             generation, created = Generation.objects.get_or_create(
                 created_by_id=membership.user_id,
                 idempotency_key=idempotency_key,

@@ -13,7 +13,7 @@ from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 from gallery import policy
 from gallery.forms import GenerateForm
 from gallery.models import Generation, Membership
-from gallery.services import generations, trash
+from gallery.services import budgets, generations, trash
 from gallery.views.access import access_generation, member_view, object_view
 from gallery.views.common import generate_form_for
 from gallery.views.gallery import index_context
@@ -50,24 +50,30 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
         return render(request, "gallery/index.html", index_context(request, membership, form=form))
 
     form = GenerateForm(request.POST)
+    parent = None
+    if form.is_valid():
+        parent_id = form.cleaned_data.get("parent")
+        parent = (
+            get_object_or_404(Generation.objects.for_member(membership), pk=parent_id)
+            if parent_id
+            else None
+        )
+        try:
+            generation, created = generations.create_generation(
+                membership=membership,
+                params=form.params(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                parent=parent,
+            )
+        except budgets.LimitReached as limit:
+            # Refused in the form, what the member typed kept, with what is left.
+            form.add_error(None, str(limit))
     if not form.is_valid():
         if request.htmx:
             response = render(request, "gallery/index.html#generate-form", {"form": form})
             return reswap(retarget(response, "#generate-form"), "outerHTML")
         return render(request, "gallery/index.html", index_context(request, membership, form=form))
 
-    parent_id = form.cleaned_data.get("parent")
-    parent = (
-        get_object_or_404(Generation.objects.for_member(membership), pk=parent_id)
-        if parent_id
-        else None
-    )
-    generation, created = generations.create_generation(
-        membership=membership,
-        params=form.params(),
-        idempotency_key=form.cleaned_data["idempotency_key"],
-        parent=parent,
-    )
     if not request.htmx:
         if created:
             messages.success(request, "Generating… it appears at the top of the gallery.")

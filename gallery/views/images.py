@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from gallery import policy
 from gallery.models import Generation, Image, Membership
-from gallery.services import boards, downloads, generations, trash
+from gallery.services import boards, budgets, downloads, generations, trash
 from gallery.views.access import access_generation, access_image, member_view, object_view
 from gallery.views.htmx import HtmxHttpRequest
 from gallery.views.media import CONTENT_TYPES, missing_file
@@ -135,11 +135,16 @@ def images_zip(request: HtmxHttpRequest, membership: Membership) -> HttpResponse
 def generation_rerun(
     request: HtmxHttpRequest, source: Generation, membership: Membership
 ) -> HttpResponse:
-    _, created = generations.create_generation(
-        membership=membership,
-        params=generations.GenerationParams.from_generation(source),
-        idempotency_key=request.POST.get("idempotency_key") or generations.new_idempotency_key(),
-    )
+    try:
+        _, created = generations.create_generation(
+            membership=membership,
+            params=generations.GenerationParams.from_generation(source),
+            idempotency_key=request.POST.get("idempotency_key")
+            or generations.new_idempotency_key(),
+        )
+    except budgets.LimitReached as limit:
+        messages.error(request, str(limit))
+        created = False
     if created:
         messages.success(request, "Running it again: the new images appear at the top.")
     gallery_url = reverse("gallery:index", kwargs={"slug": membership.workspace.slug})

@@ -5,14 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from gallery import policy
+from gallery.forms import BudgetForm, MemberLimitForm
 from gallery.models import Image, Membership
-from gallery.services import browse, trash
+from gallery.services import browse, budgets, trash
 from gallery.views.access import member_view
 from gallery.views.htmx import HtmxHttpRequest
 
@@ -46,9 +48,42 @@ def usage(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     days = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 30
     summary = browse.usage_summary(membership=membership, days=days)
     busiest = max((day.total.images for day in summary.days), default=0)
-    return render(
-        request, "gallery/usage.html", {"summary": summary, "days": days, "busiest": busiest}
+    context = {
+        "summary": summary,
+        "days": days,
+        "busiest": busiest,
+        "budget": budgets.budget_report(membership=membership),
+    }
+    return render(request, "gallery/usage.html", context)
+
+
+@member_view(policy.Action.MANAGE_BUDGET)
+@require_http_methods(["GET", "POST"])
+def budget_settings(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
+    """The workspace's budget and limits, and each member's own limits, in one form (admins)."""
+    workspace = membership.workspace
+    members = list(
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .order_by("user__username")
     )
+    data = request.POST if request.method == "POST" else None
+    form = BudgetForm(data, instance=workspace)
+    member_forms = [
+        (member, MemberLimitForm(data, instance=member, prefix=f"member-{member.pk}"))
+        for member in members
+    ]
+    if data is not None and (
+        form.is_valid() and all(member_form.is_valid() for _, member_form in member_forms)
+    ):
+        with transaction.atomic():
+            form.save()
+            for _, member_form in member_forms:
+                member_form.save()
+        messages.success(request, "Budget saved.")
+        return redirect("gallery:budget", slug=workspace.slug)
+    context = {"form": form, "member_forms": member_forms}
+    return render(request, "gallery/budget.html", context, status=400 if data else 200)
 
 
 @member_view(policy.Action.VIEW_TRASH)

@@ -37,6 +37,8 @@ images_zip          GET     workspace   404         200     200       200     20
 images_zip          POST    workspace   404         200     200       200     200    200
 prompts             GET     workspace   404         200     200       200     200    200
 usage               GET     workspace   404         200     200       200     200    200
+budget              GET     workspace   404         403     403       403     200    200
+budget              POST    workspace   404         403     403       403     302    302
 trash               GET     workspace   404         403     403       200     200    200
 trash_empty         POST    workspace   404         403     403       403     302    302
 generation          GET     generation  404         200     200       200     200    200
@@ -155,6 +157,8 @@ def data_for(row: dict[str, str], team) -> dict[str, object]:
         return {"image": [team["image"].pk]}
     if row["route"] == "board_add_images":
         return {"image": [team["image"].pk], "board": team["board"].pk}
+    if row["route"] == "budget":
+        return {"monthly_budget": "10", "member_per_minute": "5"}
     if row["route"] in ("boards", "board_edit") and row["method"] == "POST":
         return {"name": "Shortlist", "visibility": "workspace"}
     return {}
