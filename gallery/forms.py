@@ -9,7 +9,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from gallery.models import Board, Generation, Membership, Workspace
+from gallery import policy
+from gallery.models import Board, Generation, Membership, Role, Workspace
 from gallery.ops import usernames
 from gallery.services import catalog
 from gallery.services.catalog import ModelSpec
@@ -47,17 +48,33 @@ class GenerateForm(forms.Form):
     # The generation this one remixes (checked to be the user's by the view).
     parent = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        initial: dict[str, Any] | None = None,
+        models: list[ModelSpec] | None = None,
+    ) -> None:
+        """`models`: those the member may use (gallery.policy.allowed_models); every available
+        one when not given. A model outside them is refused with a clear message."""
         initial = {"idempotency_key": new_idempotency_key(), **(initial or {})}
         super().__init__(data, initial=initial)
-        models = catalog.available_models()
+        models = catalog.available_models() if models is None else models
+        self.fields["model"].error_messages["invalid_choice"] = (
+            "Your role in this workspace may not use this model (or it is not offered): "
+            "pick one from the list."
+        )
         self.fields["model"].choices = [(spec.id, model_choice_label(spec)) for spec in models]
         self.spec = self._chosen_spec(models)
         self._add_option_fields(self.spec)
 
     def _chosen_spec(self, models: list[ModelSpec]) -> ModelSpec:
         wanted = (self.data.get("model") if self.is_bound else None) or self.initial.get("model")
-        return next((spec for spec in models if spec.id == wanted), None) or catalog.default_model()
+        chosen = next((spec for spec in models if spec.id == wanted), None)
+        if chosen is not None or not models:
+            return chosen or catalog.default_model()
+        default = catalog.default_model()
+        return default if default in models else models[0]
 
     def _add_option_fields(self, spec: ModelSpec) -> None:
         # Field limits are set when a field is made, so the model-dependent ones are made here.
@@ -188,3 +205,35 @@ class MemberLimitForm(forms.ModelForm):
         model = Membership
         fields = ["monthly_images", "monthly_cost"]
         labels = {"monthly_images": "Images per month", "monthly_cost": "Spend per month (US$)"}
+
+
+class ModelRulesForm(forms.Form):
+    """Which catalog models each role that may generate may use (every box ticked: no rule)."""
+
+    def __init__(self, data: Any = None, *, workspace: Workspace) -> None:
+        super().__init__(data)
+        self.workspace = workspace
+        self.model_ids = [spec.id for spec in catalog.all_models()]
+        choices = [(spec.id, model_choice_label(spec)) for spec in catalog.all_models()]
+        rules = workspace.model_rules or {}
+        for role in generating_roles():
+            self.fields[f"models_{role}"] = forms.MultipleChoiceField(
+                label=f"{role.label}s may use",
+                choices=choices,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                initial=rules.get(role.value, self.model_ids),
+            )
+
+    def rules(self) -> dict[str, list[str]]:
+        rules = {}
+        for role in generating_roles():
+            allowed = self.cleaned_data[f"models_{role}"]
+            if set(allowed) != set(self.model_ids):
+                rules[role.value] = [model_id for model_id in self.model_ids if model_id in allowed]
+        return rules
+
+
+def generating_roles() -> list[Role]:
+    minimum = policy.MINIMUM_ROLE[policy.Action.GENERATE]
+    return [role for role in Role if role.at_least(minimum)]

@@ -84,6 +84,9 @@ class Workspace(models.Model):
         max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
     member_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Model permissions: {role: [catalog model ids the role may use]}; a role not named may use
+    # every model (gallery.policy.allowed_models).
+    model_rules = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]

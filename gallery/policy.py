@@ -9,6 +9,9 @@ Roles grow in order (models.Role): viewer < reviewer < editor < admin < owner, a
 names the lowest role that may do it. A few actions on rows depend on who made the row: an
 editor may trash, restore, cancel or retry what they made; an admin may do so to anything.
 
+Model permissions (allowed_models, may_use_model) read the workspace's model_rules, loaded with
+the membership.
+
 Adding an action: add it to Action, give it a row in MINIMUM_ROLE (and in OWN_ROWS_ROLE when
 a lower role may do it to its own rows), and the role matrix test (tests/views/test_security.py)
 says which URLs use it.
@@ -22,9 +25,11 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied
 
 from gallery.models import Role
+from gallery.services import catalog
 
 if TYPE_CHECKING:
     from gallery.models import Membership
+    from gallery.services.catalog import ModelSpec
 
 
 class Action(StrEnum):
@@ -116,6 +121,26 @@ def require(membership: Membership | None, action: Action | str, obj: Any = None
 def allowed_actions(membership: Membership | None, obj: Any = None) -> frozenset[Action]:
     """Every action the member may do (to `obj`): for pages that show many buttons at once."""
     return frozenset(action for action in Action if can(membership, action, obj))
+
+
+def allowed_models(membership: Membership | None) -> list[ModelSpec]:
+    """The catalog models (those available now) the member's role may generate with: all of
+    them unless an admin restricted the role (Workspace.model_rules)."""
+    models = catalog.available_models()
+    if membership is None:
+        return []
+    rules = membership.workspace.model_rules or {}
+    if membership.role not in rules:
+        return models
+    allowed = set(rules[membership.role])
+    return [spec for spec in models if spec.id in allowed]
+
+
+def may_use_model(membership: Membership | None, model_id: str) -> bool:
+    if membership is None:
+        return False
+    rules = membership.workspace.model_rules or {}
+    return membership.role not in rules or model_id in rules[membership.role]
 
 
 def assignable_roles(membership: Membership | None) -> list[Role]:

@@ -23,6 +23,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from gallery import policy
 from gallery.models import Generation, Membership, Workspace
 from gallery.services import catalog
 
@@ -35,7 +36,8 @@ ZERO = Decimal(0)
 
 
 class LimitReached(Exception):
-    """A submit that would pass a limit; str() says which, and what is left."""
+    """A submit that would pass a limit (or use a model the member's role may not); str() says
+    which, and what is left."""
 
 
 def estimate_cost(params: GenerationParams) -> Decimal:
@@ -97,6 +99,11 @@ def reserve(*, membership: Membership, params: GenerationParams) -> Decimal:
         .get(workspace_id=membership.workspace_id, user_id=membership.user_id)
     )
     workspace: Workspace = locked.workspace
+    if not policy.may_use_model(locked, params.model):
+        raise LimitReached(
+            f"Your role ({locked.get_role_display().lower()}) may not use {params.model} in "
+            "this workspace: pick another model, or ask an admin."
+        )
     cost = estimate_cost(params)
     now = timezone.now()
     used = spend(membership=membership, now=now)

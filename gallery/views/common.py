@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gallery import policy
 from gallery.forms import GenerateForm, initial_from_generation
 from gallery.models import Generation, Membership
 from gallery.views.htmx import HtmxHttpRequest
@@ -34,6 +35,6 @@ def generate_form_for(
     for name in ("model", "prompt", "n", "size", "aspect_ratio", "quality", "resolution"):
         if value := (overrides or {}).get(name):
             initial[name] = value
-    form = GenerateForm(initial=initial)
+    form = GenerateForm(initial=initial, models=policy.allowed_models(membership))
     form.remix_of = source if "parent" in initial else None
     return form

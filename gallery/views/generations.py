@@ -41,7 +41,7 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
 
     if "switch_model" in request.POST:
         # The model switch without JavaScript: the same form, with the chosen model's options.
-        form = GenerateForm(initial=request.POST.dict())
+        form = GenerateForm(initial=request.POST.dict(), models=policy.allowed_models(membership))
         form.remix_of = (
             Generation.objects.for_member(membership)
             .filter(pk=form.initial.get("parent") or None)
@@ -49,7 +49,7 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
         )
         return render(request, "gallery/index.html", index_context(request, membership, form=form))
 
-    form = GenerateForm(request.POST)
+    form = GenerateForm(request.POST, models=policy.allowed_models(membership))
     parent = None
     if form.is_valid():
         parent_id = form.cleaned_data.get("parent")
@@ -82,7 +82,7 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     # out of band, so the next submit is a new generation and a double click is not.
     next_initial = {**form.cleaned_data, "parent": None}
     next_initial["idempotency_key"] = generations.new_idempotency_key()
-    next_form = GenerateForm(initial=next_initial)
+    next_form = GenerateForm(initial=next_initial, models=policy.allowed_models(membership))
     response = render(
         request,
         "gallery/generate_response.html",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery import policy
-from gallery.forms import BudgetForm, MemberLimitForm
+from gallery.forms import BudgetForm, MemberLimitForm, ModelRulesForm
 from gallery.models import Image, Membership
 from gallery.services import browse, budgets, trash
 from gallery.views.access import member_view
@@ -60,7 +60,8 @@ def usage(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
 @member_view(policy.Action.MANAGE_BUDGET)
 @require_http_methods(["GET", "POST"])
 def budget_settings(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
-    """The workspace's budget and limits, and each member's own limits, in one form (admins)."""
+    """The workspace's budget and limits, each member's own limits, and which models each role
+    may use, in one form (admins)."""
     workspace = membership.workspace
     members = list(
         Membership.objects.filter(workspace=workspace)
@@ -73,16 +74,18 @@ def budget_settings(request: HtmxHttpRequest, membership: Membership) -> HttpRes
         (member, MemberLimitForm(data, instance=member, prefix=f"member-{member.pk}"))
         for member in members
     ]
-    if data is not None and (
-        form.is_valid() and all(member_form.is_valid() for _, member_form in member_forms)
-    ):
+    rules_form = ModelRulesForm(data, workspace=workspace)
+    forms_valid = [form.is_valid(), rules_form.is_valid()] if data is not None else [False]
+    if all(forms_valid) and all(member_form.is_valid() for _, member_form in member_forms):
         with transaction.atomic():
-            form.save()
+            workspace = form.save(commit=False)
+            workspace.model_rules = rules_form.rules()
+            workspace.save()
             for _, member_form in member_forms:
                 member_form.save()
         messages.success(request, "Budget saved.")
         return redirect("gallery:budget", slug=workspace.slug)
-    context = {"form": form, "member_forms": member_forms}
+    context = {"form": form, "member_forms": member_forms, "rules_form": rules_form}
     return render(request, "gallery/budget.html", context, status=400 if data else 200)
 
 
