@@ -268,8 +268,10 @@ class Generation(models.Model):
     resolution = models.CharField(max_length=8, blank=True)
     response_format = models.CharField(max_length=16, blank=True)
     # n x the catalog's price for the size and quality when it was asked (US dollars): what
-    # budgets count, so a later price change does not rewrite the past.
-    estimated_cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    # budgets count, so a later price change does not rewrite the past. Null (rows from before
+    # budgets) counts as nothing; nullable without a default so that SQLite adds the column in
+    # place instead of rebuilding the table, which would drop its full-text triggers.
+    estimated_cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     # Options some models take beyond the common set (style, background, ...).
     extra_params = models.JSONField(default=dict, blank=True)
 
