@@ -61,8 +61,8 @@ class GenerateForm(forms.Form):
         super().__init__(data, initial=initial)
         models = catalog.available_models() if models is None else models
         self.fields["model"].error_messages["invalid_choice"] = (
-            "Your role in this workspace may not use this model (or it is not offered): "
-            "pick one from the list."
+            "This model is not offered to you here (your role in this workspace may not use "
+            "it, or it is not set up): pick one from the list."
         )
         self.fields["model"].choices = [(spec.id, model_choice_label(spec)) for spec in models]
         self.spec = self._chosen_spec(models)

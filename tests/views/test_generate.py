@@ -160,7 +160,7 @@ def test_real_models_are_offered_only_with_a_key(user_client, settings):
     response = user_client.post(
         reverse("gallery:generate", args=["ada"]), generate_data(model="grok-3-image")
     )
-    assert "Select a valid choice" in response.content.decode()
+    assert "This model is not offered to you here" in response.content.decode()
 
 
 def test_the_form_remembers_the_last_choices(user_client):

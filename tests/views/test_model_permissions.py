@@ -48,7 +48,7 @@ def test_the_form_offers_only_allowed_models_and_the_server_refuses_others(
     data = {"model": "demo", "prompt": "a fox", "n": "1", "idempotency_key": "k"}
     response = client.post(reverse("gallery:generate", args=[team.slug]), data)
     assert response.status_code == 200
-    assert "may not use this model" in response.content.decode()
+    assert "your role in this workspace may not use it" in response.content.decode()
     response = client.post(reverse("gallery:generate", args=[team.slug]), data, **HTMX)
     assert response["HX-Retarget"] == "#generate-form"
     assert not Generation.objects.exists()

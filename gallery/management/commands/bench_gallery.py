@@ -414,10 +414,10 @@ def usage_json(rng: random.Random, status: str, images: int) -> str | None:
 GENERATION_COLUMNS = (
     "id", "workspace_id", "created_by_id", "parent_id", "idempotency_key", "prompt",
     "prompt_normalized", "model", "size", "aspect_ratio", "n", "quality", "resolution",
-    "response_format", "extra_params", "status", "error_kind", "error_message", "request_body",
-    "response_created", "usage", "revised_prompt", "attempts", "lease_owner",
-    "lease_expires_at", "created_at", "started_at", "finished_at", "api_ms", "download_ms",
-    "deleted_at",
+    "response_format", "estimated_cost", "extra_params", "status", "error_kind",
+    "error_message", "request_body", "response_created", "usage", "revised_prompt",
+    "attempts", "lease_owner", "lease_expires_at", "created_at", "started_at", "finished_at",
+    "api_ms", "download_ms", "deleted_at",
 )
 IMAGE_COLUMNS = (
     "id", "generation_id", "workspace_id", "created_by_id", "index", "original", "format",
@@ -492,6 +492,7 @@ def generate_rows(
             "quality": "",
             "resolution": "",
             "response_format": "",
+            "estimated_cost": None,  # rows from before budgets: they count nothing
             "extra_params": "{}",
             "status": status,
             "error_kind": "api_error" if failed else "",
