@@ -54,6 +54,7 @@ class Action(StrEnum):
     EMPTY_TRASH = "empty_trash"  # delete for good, everyone's
     MANAGE_MEMBERS = "manage_members"  # add, change roles, remove, invite
     MANAGE_BUDGET = "manage_budget"  # the monthly budget, member limits, rate limit
+    LEAVE = "leave"  # any member (the last owner is kept by the service, not the policy)
     # Owning it (owner)
     RENAME_WORKSPACE = "rename_workspace"
     DELETE_WORKSPACE = "delete_workspace"
@@ -77,6 +78,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.EMPTY_TRASH: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.MANAGE_BUDGET: Role.ADMIN,
+    Action.LEAVE: Role.VIEWER,
     Action.RENAME_WORKSPACE: Role.OWNER,
     Action.DELETE_WORKSPACE: Role.OWNER,
     Action.TRANSFER_OWNERSHIP: Role.OWNER,
@@ -141,6 +143,16 @@ def may_use_model(membership: Membership | None, model_id: str) -> bool:
         return False
     rules = membership.workspace.model_rules or {}
     return membership.role not in rules or model_id in rules[membership.role]
+
+
+def can_manage_member(membership: Membership | None, target: Membership) -> bool:
+    """May this member change the role of, or remove, `target` (another member of the same
+    workspace)? Admins manage members up to their own role: an admin cannot demote an owner."""
+    return (
+        can(membership, Action.MANAGE_MEMBERS)
+        and membership.workspace_id == target.workspace_id  # type: ignore[union-attr]
+        and Role(membership.role).at_least(Role(target.role))  # type: ignore[union-attr]
+    )
 
 
 def assignable_roles(membership: Membership | None) -> list[Role]:

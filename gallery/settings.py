@@ -169,6 +169,11 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
 METRICS_TOKEN = os.environ.get("ATELIER_METRICS_TOKEN", "")
 # Accounts one address may create per hour.
 SIGNUP_RATE_LIMIT = int(os.environ.get("ATELIER_SIGNUP_RATE_LIMIT", "5"))
+# Who may create an account: anyone ("open"), only someone holding a valid invitation link
+# ("invite"), or nobody ("closed": the operator makes accounts). The operator pays every image.
+ATELIER_SIGNUP = os.environ.get("ATELIER_SIGNUP", "open")
+if ATELIER_SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured("ATELIER_SIGNUP must be open, invite or closed.")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:home"
 LOGOUT_REDIRECT_URL = "login"

@@ -30,11 +30,27 @@ workspace_patterns = [
     path("trash/empty/", library.trash_empty, name="trash_empty"),
     path("boards/", boards.board_list, name="boards"),
     path("boards/add/", boards.board_add_images, name="board_add_images"),
+    path("members/", workspaces.members, name="members"),
+    path("members/add/", workspaces.member_add, name="member_add"),
+    path("members/<int:member_id>/role/", workspaces.member_role, name="member_role"),
+    path("members/<int:member_id>/remove/", workspaces.member_remove, name="member_remove"),
+    path("leave/", workspaces.workspace_leave, name="workspace_leave"),
+    path("invitations/", workspaces.invitation_create, name="invitation_create"),
+    path(
+        "invitations/<int:invitation_id>/revoke/",
+        workspaces.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("rename/", workspaces.workspace_rename, name="workspace_rename"),
+    path("transfer/", workspaces.workspace_transfer, name="workspace_transfer"),
+    path("delete/", workspaces.workspace_delete, name="workspace_delete"),
 ]
 
 gallery_patterns = [
     path("", workspaces.home, name="home"),
     path("w/<slug:slug>/", include(workspace_patterns)),
+    path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
+    path("invite/<int:pk>/<str:token>/", workspaces.invitation, name="invitation"),
     path("generations/<int:pk>/", generations.generation_detail, name="generation"),
     path("generations/<int:pk>/cancel/", generations.generation_cancel, name="generation_cancel"),
     path("generations/<int:pk>/retry/", generations.generation_retry, name="generation_retry"),

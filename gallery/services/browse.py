@@ -94,6 +94,7 @@ class GridFilters:
     favorites: bool = False
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    by: int | None = None  # the id of the member who made the rows (a team's gallery)
     # Why a date the user gave was set aside (shown beside the grid); not part of the URL.
     date_error: str = field(default="", metadata={"in_query": False})
 
@@ -131,6 +132,7 @@ class GridFilters:
             status=status if status in Generation.Status.values else "",
             favorites=text("favorites", 8).lower() in _TRUE,
             **searchable_days(day("date_from"), day("date_to")),
+            by=int(maker) if (maker := text("by", 18)).isdigit() and int(maker) > 0 else None,
         )
 
     def as_query(self) -> dict[str, str]:
@@ -145,7 +147,7 @@ class GridFilters:
             elif isinstance(value, dt.date):
                 query[filter_field.name] = value.isoformat()
             else:
-                query[filter_field.name] = value
+                query[filter_field.name] = str(value)
         return query
 
     @property
@@ -191,6 +193,8 @@ def narrow[Q: GridQuerySet[Any]](queryset: Q, filters: GridFilters, *, workspace
         queryset = queryset.favorites()
     if filters.date_from or filters.date_to:
         queryset = queryset.created_between(filters.date_from, filters.date_to)
+    if filters.by:
+        queryset = queryset.made_by(filters.by)
     if queryset.model is Image:
         return filter_images(queryset, query=filters.q, workspace_id=workspace_id)
     return filter_generations(queryset, query=filters.q, workspace_id=workspace_id)
@@ -387,6 +391,13 @@ class DayUsage:
 
 
 @dataclass(frozen=True)
+class MemberUsage:
+    username: str
+    user_id: int
+    usage: Usage
+
+
+@dataclass(frozen=True)
 class UsageSummary:
     """Images made and tokens reported over the last `days` calendar days (today included).
 
@@ -399,12 +410,13 @@ class UsageSummary:
     days: list[DayUsage]  # every day of the range, oldest first, empty days included
     models: dict[str, Usage]  # most images first
     total: Usage
+    members: list[MemberUsage] = field(default_factory=list)  # who made them, most first
 
 
 def usage_summary(*, membership: Membership, days: int = 30) -> UsageSummary:
-    """Per day and per model images and tokens for the workspace, summed by the database in one
-    query (a month of a busy workspace's generations is thousands of rows; a summary is a few
-    dozen)."""
+    """Per day and per model, and per member, images and tokens for the workspace, summed by the
+    database in two queries (a month of a busy workspace's generations is thousands of rows; a
+    summary is a few dozen)."""
     days = max(1, min(days, 3660))
     tz = timezone.get_current_timezone()
     end = timezone.localdate(timezone=tz)
@@ -437,6 +449,25 @@ def usage_summary(*, membership: Membership, days: int = 30) -> UsageSummary:
         )
     )
 
+    per_member = (
+        Generation.objects.for_member(membership)
+        .created_between(start, end)
+        .order_by()
+        .values("created_by_id", username=F("created_by__username"))
+        .annotate(
+            images=Sum(Coalesce(Subquery(image_count), 0)),
+            tokens=Sum(UsageTokens("usage")),
+        )
+    )
+    members = [
+        MemberUsage(
+            username=row["username"],
+            user_id=row["created_by_id"],
+            usage=Usage(images=row["images"] or 0, tokens=row["tokens"] or 0),
+        )
+        for row in per_member
+    ]
+
     by_day: dict[dt.date, dict[str, Usage]] = defaultdict(dict)
     by_model: dict[str, Usage] = defaultdict(Usage)
     for row in rows:
@@ -457,6 +488,7 @@ def usage_summary(*, membership: Membership, days: int = 30) -> UsageSummary:
         days=day_list,
         models=dict(sorted(by_model.items(), key=lambda item: (-item[1].images, item[0]))),
         total=sum(by_model.values(), Usage()),
+        members=sorted(members, key=lambda member: (-member.usage.images, member.username)),
     )
 
 

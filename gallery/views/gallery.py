@@ -84,6 +84,12 @@ def gallery_context(
             dict.fromkeys(ratio for spec in catalog.all_models() for ratio in spec.aspect_ratios)
         ),
         "statuses": Generation.Status.choices,
+        # A team's gallery can be narrowed to what one member made.
+        "makers": []
+        if membership.workspace.is_personal
+        else Membership.objects.filter(workspace_id=membership.workspace_id)
+        .select_related("user")
+        .order_by("user__username"),
     }
 
 

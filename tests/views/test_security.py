@@ -10,6 +10,8 @@ non-member (pages of one row or one workspace answer 404 first, whatever the met
 
 Answers: 200 the page, 302 done (then redirected), 403 a member whose role does not allow it
 (gallery.policy), 404 not a member (indistinguishable from an id that does not exist).
+Targets: the team, its owner's generation and image, the viewer's membership ("member"), an
+invitation of the team, and that invitation's link ("invite": anyone holding it may open it).
 """
 
 from __future__ import annotations
@@ -60,6 +62,20 @@ board               GET     board       404         200     200       200     20
 board_edit          POST    board       404         403     403       403     302    302
 board_delete        POST    board       404         403     403       403     302    302
 board_remove_images POST    board       404         403     403       403     302    302
+members             GET     workspace   404         200     200       200     200    200
+member_add          POST    workspace   404         403     403       403     302    302
+member_role         POST    member      404         403     403       403     302    302
+member_remove       POST    member      404         403     403       403     302    302
+invitation_create   POST    workspace   404         403     403       403     200    200
+invitation_revoke   POST    invitation  404         403     403       403     302    302
+workspace_leave     POST    workspace   404         302     302       302     302    302
+workspace_rename    POST    workspace   404         403     403       403     403    302
+workspace_transfer  POST    workspace   404         403     403       403     403    302
+workspace_delete    POST    workspace   404         403     403       403     403    302
+workspace_create    GET     -           200         200     200       200     200    200
+workspace_create    POST    -           302         302     302       302     302    302
+invitation          GET     invite      200         200     200       200     200    200
+invitation          POST    invite      302         302     302       302     302    302
 """
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")
@@ -121,6 +137,10 @@ def team(password):
     theirs = make_generation(created_by=users["non-member"], prompt="their own", n_images=1)
     board = Board.objects.create(workspace=workspace, created_by=users["owner"], name="Picks")
     board.images.add(image)
+    owner = Membership.objects.get(workspace=workspace, user=users["owner"])
+    invitation, token = workspaces.create_invitation(
+        membership=owner, role=Role.VIEWER, days=7, max_uses=5
+    )
     return {
         "board": board,
         "users": users,
@@ -128,6 +148,9 @@ def team(password):
         "generation": generation,
         "image": image,
         "theirs": theirs,
+        "member": Membership.objects.get(workspace=workspace, user=users["viewer"]),
+        "invitation": invitation,
+        "token": token,
     }
 
 
@@ -135,8 +158,17 @@ def url_of(row: dict[str, str], team) -> str:
     route, target = row["route"], row["target"]
     if target == "-":
         return reverse(f"gallery:{route}")
+    slug = team["workspace"].slug
     if target == "workspace":
-        return reverse(f"gallery:{route}", kwargs={"slug": team["workspace"].slug})
+        return reverse(f"gallery:{route}", kwargs={"slug": slug})
+    if target == "member":
+        return reverse(f"gallery:{route}", kwargs={"slug": slug, "member_id": team["member"].pk})
+    if target == "invitation":
+        kwargs = {"slug": slug, "invitation_id": team["invitation"].pk}
+        return reverse(f"gallery:{route}", kwargs=kwargs)
+    if target == "invite":
+        kwargs = {"pk": team["invitation"].pk, "token": team["token"]}
+        return reverse(f"gallery:{route}", kwargs=kwargs)
     kwargs = {"pk": team[target].pk}
     if route == "image_thumbnail":
         kwargs["size"] = "small"
@@ -161,7 +193,14 @@ def data_for(row: dict[str, str], team) -> dict[str, object]:
         return {"monthly_budget": "10", "member_per_minute": "5"}
     if row["route"] in ("boards", "board_edit") and row["method"] == "POST":
         return {"name": "Shortlist", "visibility": "workspace"}
-    return {}
+    return {
+        "member_add": {"username": "nonmember", "role": "viewer"},
+        "member_role": {"role": "reviewer"},
+        "invitation_create": {"role": "viewer", "days": "7", "max_uses": "1"},
+        "workspace_rename": {"name": "Renamed"},
+        "workspace_transfer": {"member": team["member"].pk},
+        "workspace_create": {"name": "Another team"},
+    }.get(row["route"], {})
 
 
 @pytest.mark.parametrize(("row", "role"), CELLS)
@@ -172,7 +211,11 @@ def test_role_matrix(client, team, row, role):
     assert response.status_code == int(row[role]), (role, row["method"], url)
 
 
-@pytest.mark.parametrize("route", sorted({row["route"] for row in ROWS} - {"home"}))
+# Pages that are not one workspace's or one row's: any logged-in user may open them.
+OPEN_TO_EVERYONE = {"home", "workspace_create", "invitation"}
+
+
+@pytest.mark.parametrize("route", sorted({row["route"] for row in ROWS} - OPEN_TO_EVERYONE))
 def test_methods_a_route_does_not_take(client, team, route):
     """Every other method: 405 to the owner, and 404 first to a non-member."""
     rows = [row for row in ROWS if row["route"] == route]
@@ -188,7 +231,9 @@ def test_methods_a_route_does_not_take(client, team, route):
             assert getattr(client, method)(url).status_code == 405, (method, url)
 
 
-@pytest.mark.parametrize("row", [row for row in ROWS if row["route"] != "home"], ids=str)
+@pytest.mark.parametrize(
+    "row", [row for row in ROWS if row["route"] not in ("home", "invitation")], ids=str
+)
 def test_an_anonymous_visitor_is_sent_to_log_in(client, team, row):
     response = getattr(client, row["method"].lower())(url_of(row, team))
     assert response.status_code == 302
