@@ -5,9 +5,14 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gallery.models import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The colour of the right half, per mode: far from the default left-half colour.
@@ -77,3 +82,28 @@ def pixels_of(data: bytes) -> bytes:
     """Every decoded pixel, to compare two files' pictures."""
     image = open_image(data)
     return image.mode.encode() + repr(image.size).encode() + image.tobytes()
+
+
+# What tests of stored images look at.
+
+
+def files_under(root: Path) -> set[str]:
+    """Every file below root, temporary ones included, as paths relative to it."""
+    if not root.exists():
+        return set()
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+
+
+def stored_names(image: Image) -> set[str]:
+    # A tiny flat picture can encode to the same bytes at both thumbnail settings, and then
+    # both fields name one file.
+    return {image.original.name, image.thumbnail_small.name, image.thumbnail_large.name}
+
+
+def read(field_file) -> bytes:
+    with field_file.open("rb") as handle:
+        return handle.read()
+
+
+def close_to(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 24) -> bool:
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))

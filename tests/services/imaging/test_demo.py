@@ -1,50 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from gallery.models import Generation, Image
 from gallery.services import imaging
-from tests.factories import personal_workspace
 from tests.images import (
     open_image,
 )
-
-
-@pytest.fixture
-def generation(user) -> Generation:
-    return Generation.objects.create(
-        created_by=user,
-        workspace=personal_workspace(user),
-        idempotency_key="key-1",
-        prompt="a red fox in the snow",
-        model="demo",
-        n=4,
-    )
-
-
-def files_under(root: Path) -> set[str]:
-    """Every file below root, temporary ones included, as paths relative to it."""
-    if not root.exists():
-        return set()
-    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
-
-
-def stored_names(image: Image) -> set[str]:
-    # A tiny flat picture can encode to the same bytes at both thumbnail settings, and then
-    # both fields name one file.
-    return {image.original.name, image.thumbnail_small.name, image.thumbnail_large.name}
-
-
-def read(field_file) -> bytes:
-    with field_file.open("rb") as handle:
-        return handle.read()
-
-
-def close_to(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 24) -> bool:
-    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
-
 
 # --- The demo drawing -------------------------------------------------------------------------
 
