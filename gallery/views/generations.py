@@ -47,6 +47,10 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
             .filter(pk=form.initial.get("parent") or None)
             .first()
         )
+        if request.htmx:
+            # Only the form, in its place: never a second copy of the page inside the gallery.
+            response = render(request, "gallery/index.html#generate-form", {"form": form})
+            return reswap(retarget(response, "#generate-form"), "outerHTML")
         return render(request, "gallery/index.html", index_context(request, membership, form=form))
 
     form = GenerateForm(request.POST, models=policy.allowed_models(membership))

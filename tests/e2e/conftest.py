@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -52,3 +53,13 @@ def page(page, live_server):
     )
     yield page
     assert not refused, f"The Content-Security-Policy refused: {refused}"
+
+
+@pytest.fixture
+def signed_in(page, user):
+    """The page with the user's session cookie, as if they had logged in."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": page.base_url}])
+    return page

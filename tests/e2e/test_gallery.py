@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -13,16 +11,6 @@ from gallery.models import Generation, Image
 from gallery.services import imaging
 from tests.factories import make_generation
 from tests.images import make_image_bytes
-
-
-@pytest.fixture
-def signed_in(page: Page, user):
-    """The page with the user's session cookie, as if they had logged in."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": page.base_url}])
-    return page
 
 
 def add_images(user, prompts: list[str]) -> list[Image]:

@@ -151,6 +151,30 @@ def test_changing_the_model_works_without_javascript(user_client, user, settings
     assert not Generation.objects.exclude(pk=parent.pk).exists()
 
 
+def test_the_no_javascript_model_switch_answers_htmx_with_the_form_only(user_client, settings):
+    """Sent through htmx (an Enter that reached it), it swaps the form, never the whole page."""
+    settings.IMAGES_API_KEY = "sk-test"
+    data = {**generate_data(model="dall-e-3", prompt="typed so far"), "switch_model": "1"}
+    response = user_client.post(reverse("gallery:generate", args=["ada"]), data, **HTMX)
+    content = response.content.decode()
+    assert response["HX-Retarget"] == "#generate-form"
+    assert response["HX-Reswap"] == "outerHTML"
+    assert content.lstrip().startswith('<form id="generate-form"')
+    assert "<html" not in content
+    assert "typed so far</textarea>" in content
+    assert not Generation.objects.exists()
+
+
+def test_generate_is_the_default_button_of_the_form(user_client):
+    """Enter submits a form with its first submit button: that must be Generate, not the no-JS
+    model switch."""
+    content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
+    form = content.split('id="generate-form"')[1].split("</form>")[0]
+    first_submit = re.search(r'<button type="submit"[^>]*>', form)[0]
+    assert 'id="generate-submit"' in first_submit
+    assert 'name="switch_model"' in form
+
+
 def test_real_models_are_offered_only_with_a_key(user_client, settings):
     settings.IMAGES_API_KEY = ""
     content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
