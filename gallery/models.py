@@ -569,3 +569,62 @@ class Invitation(models.Model):
             and self.expires_at > timezone.now()
             and self.uses < self.max_uses
         )
+
+
+class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
+    def live(self) -> ShareLinkQuerySet:
+        """Not revoked and not expired: the links that still open."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class ShareLink(models.Model):
+    """A read-only link to one image or one board that anyone holding it may open, logged in or
+    not, until it expires or is revoked (gallery.services.sharing).
+
+    Its token is a split token: a public `selector` (found by index) followed by a secret
+    verifier of which only a hash is stored and which is compared in constant time. The link is
+    shown once, when it is made."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="share_links")
+    # Exactly one of image and board.
+    image = models.ForeignKey(
+        Image, on_delete=models.CASCADE, null=True, blank=True, related_name="share_links"
+    )
+    board = models.ForeignKey(
+        Board, on_delete=models.CASCADE, null=True, blank=True, related_name="share_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    selector = models.CharField(max_length=16, unique=True)
+    verifier_hash = models.CharField(max_length=64)
+    allow_download = models.BooleanField(default=False)
+    # What the shared page may show besides the pictures.
+    show_prompt = models.BooleanField(default=True)
+    show_creator = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    views = models.PositiveIntegerField(default=0)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(image__isnull=False, board__isnull=True)
+                | Q(image__isnull=True, board__isnull=False),
+                name="share_link_one_target",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "-id"], name="share_link_ws_newest")]
+
+    def __str__(self) -> str:
+        target = f"image {self.image_id}" if self.image_id else f"board {self.board_id}"
+        return f"Share link to {target}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -50,6 +50,11 @@ class Action(StrEnum):
     ADD_TO_BOARD = "add_to_board"  # make a board, put images on a board the member sees
     # Rename, cover, take images off, delete a board (own boards: editor; any: admin).
     MANAGE_BOARD = "manage_board"
+    # Share links (read-only links for people outside the workspace): an editor may make one
+    # to what they can see, as they could download it and send it anyway; revoking is for
+    # whoever made the link, and for admins any link. Every member sees the list of live links.
+    SHARE = "share"
+    MANAGE_SHARE = "manage_share"  # revoke (own links: editor; any: admin)
     # Running the workspace (admin)
     EMPTY_TRASH = "empty_trash"  # delete for good, everyone's
     MANAGE_MEMBERS = "manage_members"  # add, change roles, remove, invite
@@ -75,6 +80,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.VIEW_TRASH: Role.EDITOR,
     Action.ADD_TO_BOARD: Role.EDITOR,
     Action.MANAGE_BOARD: Role.ADMIN,
+    Action.SHARE: Role.EDITOR,
+    Action.MANAGE_SHARE: Role.ADMIN,
     Action.EMPTY_TRASH: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.MANAGE_BUDGET: Role.ADMIN,
@@ -90,6 +97,7 @@ OWN_ROWS_ROLE: dict[Action, Role] = {
     Action.RESTORE: Role.EDITOR,
     Action.RETRY: Role.EDITOR,
     Action.MANAGE_BOARD: Role.EDITOR,
+    Action.MANAGE_SHARE: Role.EDITOR,
 }
 
 

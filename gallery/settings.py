@@ -172,6 +172,11 @@ SIGNUP_RATE_LIMIT = int(os.environ.get("ATELIER_SIGNUP_RATE_LIMIT", "5"))
 # Who may create an account: anyone ("open"), only someone holding a valid invitation link
 # ("invite"), or nobody ("closed": the operator makes accounts). The operator pays every image.
 ATELIER_SIGNUP = os.environ.get("ATELIER_SIGNUP", "open")
+
+# Share links' public pages (/s/<token>/), per client address and minute: pages, and the image
+# files those pages load (a board's page loads up to 60 thumbnails at once).
+SHARE_PAGE_RATE_LIMIT = int(os.environ.get("ATELIER_SHARE_PAGE_RATE_LIMIT", "60"))
+SHARE_FILE_RATE_LIMIT = int(os.environ.get("ATELIER_SHARE_FILE_RATE_LIMIT", "600"))
 if ATELIER_SIGNUP not in ("open", "invite", "closed"):
     raise ImproperlyConfigured("ATELIER_SIGNUP must be open, invite or closed.")
 LOGIN_URL = "login"

@@ -13,6 +13,7 @@ from gallery.views import (
     images,
     library,
     media,
+    sharing,
     workspaces,
 )
 
@@ -41,6 +42,8 @@ workspace_patterns = [
         workspaces.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("shares/", sharing.share_list, name="shares"),
+    path("shares/<int:link_id>/revoke/", sharing.share_revoke, name="share_revoke"),
     path("rename/", workspaces.workspace_rename, name="workspace_rename"),
     path("transfer/", workspaces.workspace_transfer, name="workspace_transfer"),
     path("delete/", workspaces.workspace_delete, name="workspace_delete"),
@@ -60,6 +63,11 @@ gallery_patterns = [
     path("boards/<int:pk>/edit/", boards.board_edit, name="board_edit"),
     path("boards/<int:pk>/delete/", boards.board_delete, name="board_delete"),
     path("boards/<int:pk>/remove/", boards.board_remove_images, name="board_remove_images"),
+    path("boards/<int:pk>/share/", sharing.board_share, name="board_share"),
+    path("images/<int:pk>/share/", sharing.image_share, name="image_share"),
+    # Share links' pages: no login, no ids (gallery.views.sharing).
+    path("s/<str:token>/", sharing.shared, name="shared"),
+    path("s/<str:token>/<str:key>/<str:variant>/", sharing.shared_file, name="shared_file"),
     path("images/<int:pk>/", images.image_detail, name="image"),
     path("images/<int:pk>/favorite/", images.image_favorite, name="image_favorite"),
     path("images/<int:pk>/delete/", images.image_delete, name="image_delete"),

@@ -78,3 +78,11 @@ def humanize_duration(duration: timedelta) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return f"{seconds} seconds"
+
+
+@register.simple_tag
+def share_expiry_choices() -> list[tuple[int, str]]:
+    """How long a new share link may open, as the share form offers it."""
+    from gallery.services.sharing import EXPIRY_CHOICES
+
+    return EXPIRY_CHOICES

@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from gallery.models import Board, Generation, Image, Membership, Role
-from gallery.services import imaging, workspaces
+from gallery.services import imaging, sharing, workspaces
 from tests.factories import make_generation, make_team
 from tests.images import make_image_bytes
 
@@ -76,6 +76,12 @@ workspace_create    GET     -           200         200     200       200     20
 workspace_create    POST    -           302         302     302       302     302    302
 invitation          GET     invite      200         200     200       200     200    200
 invitation          POST    invite      302         302     302       302     302    302
+image_share         POST    image       404         403     403       200     200    200
+board_share         POST    board       404         403     403       200     200    200
+shares              GET     workspace   404         200     200       200     200    200
+share_revoke        POST    share       404         403     403       403     302    302
+shared              GET     shared      200         200     200       200     200    200
+shared_file         GET     shared      200         200     200       200     200    200
 """
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")
@@ -141,8 +147,13 @@ def team(password):
     invitation, token = workspaces.create_invitation(
         membership=owner, role=Role.VIEWER, days=7, max_uses=5
     )
+    share, share_token = sharing.create_share_link(
+        membership=owner, image=image, hours=24, allow_download=True
+    )
     return {
         "board": board,
+        "share": share,
+        "share_token": share_token,
         "users": users,
         "workspace": workspace,
         "generation": generation,
@@ -169,6 +180,13 @@ def url_of(row: dict[str, str], team) -> str:
     if target == "invite":
         kwargs = {"pk": team["invitation"].pk, "token": team["token"]}
         return reverse(f"gallery:{route}", kwargs=kwargs)
+    if target == "share":
+        return reverse(f"gallery:{route}", kwargs={"slug": slug, "link_id": team["share"].pk})
+    if target == "shared":
+        kwargs = {"token": team["share_token"]}
+        if route == "shared_file":
+            kwargs.update(key=sharing.image_key(team["image"]), variant="large")
+        return reverse(f"gallery:{route}", kwargs=kwargs)
     kwargs = {"pk": team[target].pk}
     if route == "image_thumbnail":
         kwargs["size"] = "small"
@@ -193,6 +211,8 @@ def data_for(row: dict[str, str], team) -> dict[str, object]:
         return {"monthly_budget": "10", "member_per_minute": "5"}
     if row["route"] in ("boards", "board_edit") and row["method"] == "POST":
         return {"name": "Shortlist", "visibility": "workspace"}
+    if row["route"] in ("image_share", "board_share"):
+        return {"hours": "24", "show_prompt": "on"}
     return {
         "member_add": {"username": "nonmember", "role": "viewer"},
         "member_role": {"role": "reviewer"},
@@ -212,7 +232,9 @@ def test_role_matrix(client, team, row, role):
 
 
 # Pages that are not one workspace's or one row's: any logged-in user may open them.
-OPEN_TO_EVERYONE = {"home", "workspace_create", "invitation"}
+OPEN_TO_EVERYONE = {"home", "workspace_create", "invitation", "shared", "shared_file"}
+# Pages anyone holding the link may open, logged in or not (tests/views/test_sharing.py).
+NO_LOGIN = {"home", "invitation", "shared", "shared_file"}
 
 
 @pytest.mark.parametrize("route", sorted({row["route"] for row in ROWS} - OPEN_TO_EVERYONE))
@@ -231,9 +253,7 @@ def test_methods_a_route_does_not_take(client, team, route):
             assert getattr(client, method)(url).status_code == 405, (method, url)
 
 
-@pytest.mark.parametrize(
-    "row", [row for row in ROWS if row["route"] not in ("home", "invitation")], ids=str
-)
+@pytest.mark.parametrize("row", [row for row in ROWS if row["route"] not in NO_LOGIN], ids=str)
 def test_an_anonymous_visitor_is_sent_to_log_in(client, team, row):
     response = getattr(client, row["method"].lower())(url_of(row, team))
     assert response.status_code == 302
