@@ -58,6 +58,9 @@ gallery_patterns = [
     path("generations/<int:pk>/cancel/", generations.generation_cancel, name="generation_cancel"),
     path("generations/<int:pk>/retry/", generations.generation_retry, name="generation_retry"),
     path("generations/<int:pk>/delete/", generations.generation_delete, name="generation_delete"),
+    path(
+        "generations/<int:pk>/restore/", generations.generation_restore, name="generation_restore"
+    ),
     path("generations/<int:pk>/rerun/", images.generation_rerun, name="generation_rerun"),
     path("boards/<int:pk>/", boards.board_detail, name="board"),
     path("boards/<int:pk>/edit/", boards.board_edit, name="board_edit"),

@@ -47,6 +47,20 @@ def trash_generation(*, generation: Generation) -> None:
         Image.objects.filter(generation=generation, deleted_at__isnull=True).update(deleted_at=now)
 
 
+def restore_generation(*, generation: Generation) -> None:
+    """Undo trash_generation: the generation and the images trashed with it come back (images
+    trashed on their own before it stay in the trash)."""
+    with transaction.atomic():
+        trashed_at = (
+            Generation.objects.filter(pk=generation.pk).values_list("deleted_at", flat=True).get()
+        )
+        if trashed_at is None:
+            return
+        Generation.objects.filter(pk=generation.pk).update(deleted_at=None)
+        Image.objects.filter(generation=generation, deleted_at=trashed_at).update(deleted_at=None)
+    generation.deleted_at = None
+
+
 def restore_images(*, images: list[Image]) -> int:
     ids = [image.pk for image in images]
     with transaction.atomic():

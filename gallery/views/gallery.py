@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +26,10 @@ from gallery.views.htmx import HtmxHttpRequest
 RECENT_PROBLEMS = timedelta(hours=24)
 VIEWS = ("images", "generations")
 IMAGE_STATUSES = (Generation.Status.SUCCEEDED, Generation.Status.PARTIAL)
+# The queue tray shows this many generations at most, and queue positions up to this one.
+QUEUE_TRAY_SIZE = 20
+QUEUE_POSITIONS = 500
+QUEUE_SUMMARY = ("running", "queued", "failed")
 IMAGES_PER_PAGE = 48
 GENERATIONS_PER_PAGE = 24
 
@@ -96,17 +101,31 @@ def gallery_context(
 def index_context(
     request: HtmxHttpRequest, membership: Membership, *, form: GenerateForm | None = None
 ) -> dict[str, Any]:
-    pending = (
+    pending = list(
         Generation.objects.for_member(membership)
         .live()
         .needing_attention(failed_since=timezone.now() - RECENT_PROBLEMS)
         .with_live_images()
-        .order_by("-id")[:20]
+        .order_by("-id")[:QUEUE_TRAY_SIZE]
     )
+    if any(generation.status == Generation.Status.QUEUED for generation in pending):
+        # Where each queued one stands in the workspace's queue (one query, not one each).
+        line = list(
+            Generation.objects.for_member(membership)
+            .live()
+            .filter(status=Generation.Status.QUEUED)
+            .order_by("id")
+            .values_list("id", flat=True)[:QUEUE_POSITIONS]
+        )
+        positions = {pk: number for number, pk in enumerate(line, start=1)}
+        for generation in pending:
+            generation.queue_position = positions.get(generation.pk)
+    counts = Counter(generation.status for generation in pending)
     return {
         **gallery_context(request, membership),
         "form": form or generate_form_for(request, membership),
         "pending": pending,
+        "queue_counts": {status: counts[status] for status in QUEUE_SUMMARY},
     }
 
 

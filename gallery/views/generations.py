@@ -1,10 +1,12 @@
-"""Generating: the form, the live card of one generation, cancel and retry."""
+"""Generating: the form, the live card of one generation (a row of the gallery's queue tray, or
+the card of its own page), cancel, retry, dismiss and its undo."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -27,6 +29,40 @@ POLL_DELAY_MAX = 8
 def poll_delay(generation: Generation) -> int:
     waited = (timezone.now() - generation.created_at).total_seconds()
     return next((delay for limit, delay in POLL_DELAYS if waited < limit), POLL_DELAY_MAX)
+
+
+def queue_position(generation: Generation) -> int | None:
+    """Where a queued generation stands in its workspace's queue (1: next), else None."""
+    if generation.status != Generation.Status.QUEUED:
+        return None
+    ahead = Generation.objects.filter(
+        workspace_id=generation.workspace_id,
+        status=Generation.Status.QUEUED,
+        deleted_at__isnull=True,
+        pk__lt=generation.pk,
+    ).count()
+    return ahead + 1
+
+
+def wants_queue_item(request: HtmxHttpRequest, generation: Generation) -> bool:
+    """htmx asks for the generation as a row of the queue tray (the gallery), not as a card."""
+    return bool(request.htmx) and request.htmx.target == f"queue-item-{generation.pk}"
+
+
+def render_queue_item(
+    request: HtmxHttpRequest, generation: Generation, *, announce: bool = True, **extra: object
+) -> HttpResponse:
+    return render(
+        request,
+        "gallery/_queue_item.html",
+        {
+            "generation": generation,
+            "poll_delay": poll_delay(generation),
+            "position": queue_position(generation),
+            "announce": announce,
+            **extra,
+        },
+    )
 
 
 @member_view(policy.Action.GENERATE)
@@ -90,7 +126,13 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     response = render(
         request,
         "gallery/generate_response.html",
-        {"generation": generation, "created": created, "form": next_form},
+        {
+            "generation": generation,
+            "created": created,
+            "form": next_form,
+            "position": queue_position(generation),
+            "announce": True,
+        },
     )
     if not created:
         # A repeated submit: its card is on the page already; only the form is refreshed.
@@ -100,10 +142,16 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
 
 @object_view(access_generation, policy.Action.VIEW, queryset=Generation.objects.with_live_images())
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-Target")
 def generation_detail(
     request: HtmxHttpRequest, generation: Generation, membership: Membership
 ) -> HttpResponse:
+    if wants_queue_item(request, generation):
+        # Said aloud when it has just finished (the last poll); a poll while it waits is quiet.
+        response = render_queue_item(request, generation, announce=generation.is_finished)
+        if generation.is_finished:
+            response.status_code = HTMX_STOP_POLLING
+        return response
     context = {"generation": generation, "poll_delay": poll_delay(generation)}
     if request.htmx:
         response = render(request, "gallery/_generation_card.html", context)
@@ -141,9 +189,32 @@ def generation_delete(
     request: HtmxHttpRequest, generation: Generation, membership: Membership
 ) -> HttpResponse:
     trash.trash_generation(generation=generation)
+    if wants_queue_item(request, generation):
+        # The row says it was dismissed, with its Undo, and leaves the tray a little later.
+        return render_queue_item(request, generation, dismissed=True, announce=False)
     if request.htmx:
         return HttpResponse("")  # the card goes away
-    messages.success(request, "Dismissed.")
+    messages.success(
+        request,
+        "Dismissed.",
+        extra_tags=f"undo:{reverse('gallery:generation_restore', args=[generation.pk])}",
+    )
+    return redirect("gallery:index", slug=membership.workspace.slug)
+
+
+@object_view(access_generation, policy.Action.RESTORE)
+@require_POST
+def generation_restore(
+    request: HtmxHttpRequest, generation: Generation, membership: Membership
+) -> HttpResponse:
+    """Undo a dismiss: the generation (and the images trashed with it) come back."""
+    trash.restore_generation(generation=generation)
+    if wants_queue_item(request, generation):
+        generation = (
+            Generation.objects.for_member(membership).with_live_images().get(pk=generation.pk)
+        )
+        return render_queue_item(request, generation, announce=False)
+    messages.success(request, "Restored.")
     return redirect("gallery:index", slug=membership.workspace.slug)
 
 
@@ -154,6 +225,8 @@ def card_or_redirect(
         generation = (
             Generation.objects.for_member(membership).with_live_images().get(pk=generation.pk)
         )
+        if wants_queue_item(request, generation):
+            return render_queue_item(request, generation)
         return render(
             request,
             "gallery/_generation_card.html",

@@ -19,25 +19,33 @@ let lastFocused = null;
 let lastFocusKey = null;
 
 function focusKey(element) {
-  if (element.id) return { selector: `#${CSS.escape(element.id)}` };
+  // How to find the element again once a swap has replaced it: by its id or its name in its
+  // form, else (and failing that) by its place among the focusable elements of its nearest
+  // ancestor with an id (e.g. Cancel in a queue row becomes Retry in the same place).
+  const key = {};
+  if (element.id) key.selector = `#${CSS.escape(element.id)}`;
   const form = element.form || element.closest("form");
-  if (element.name && form && form.id) {
-    return { selector: `#${CSS.escape(form.id)} [name="${CSS.escape(element.name)}"]` };
+  if (!key.selector && element.name && form && form.id) {
+    key.selector = `#${CSS.escape(form.id)} [name="${CSS.escape(element.name)}"]`;
   }
   const holder = element.parentElement && element.parentElement.closest("[id]");
-  if (!holder) return null;
-  const focusables = [...holder.querySelectorAll(FOCUSABLE)];
-  return { holder: holder.id, index: focusables.indexOf(element) };
+  if (holder) {
+    key.holder = holder.id;
+    key.index = [...holder.querySelectorAll(FOCUSABLE)].indexOf(element);
+  }
+  return key;
 }
 
 const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
 
 function findByKey(key) {
   if (!key) return null;
-  if (key.selector) return document.querySelector(key.selector);
-  const holder = document.getElementById(key.holder);
-  if (!holder || key.index < 0) return null;
-  return holder.querySelectorAll(FOCUSABLE)[key.index] || null;
+  const found = key.selector && document.querySelector(key.selector);
+  if (found) return found;
+  const holder = key.holder && document.getElementById(key.holder);
+  if (!holder) return null;
+  const focusables = holder.querySelectorAll(FOCUSABLE);
+  return focusables[Math.max(0, Math.min(key.index, focusables.length - 1))] || null;
 }
 
 document.addEventListener("focusin", (event) => {
@@ -86,41 +94,105 @@ document.addEventListener("keydown", (event) => {
   form.requestSubmit(form.querySelector("#generate-submit"));
 });
 
-// A new generation's card is shown where the person can see it (on a phone the form fills the
-// screen and the card would appear below it), and said.
-document.addEventListener("htmx:afterSettle", (event) => {
-  if (event.detail.target.id !== "generation-list" || !event.detail.xhr) return;
-  if (!/\/generate\/$/.test(event.detail.requestConfig && event.detail.requestConfig.path || "")) return;
-  const card = event.detail.target.querySelector(".generation-card");
-  if (!card) return;
-  const box = card.getBoundingClientRect();
-  if (box.top < 0 || box.top > window.innerHeight - 80) {
-    const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    card.scrollIntoView({ block: "nearest", behavior: smooth ? "smooth" : "auto" });
+// The queue tray. A new generation's row is shown where the person can see it (on a phone the
+// form fills the screen), and said; a row that has finished is said, its images slide into the
+// grid and it leaves the tray; a dismissed row keeps its Undo for a while.
+const QUEUE_DONE_LINGER_MS = 4000;
+const QUEUE_DISMISSED_LINGER_MS = 10000;
+
+function updateQueueSummary() {
+  const summary = document.getElementById("queue-summary");
+  if (!summary) return;
+  const parts = ["running", "queued", "failed"].map((status) => {
+    const count = document.querySelectorAll(`#queue-list .queue-item[data-status="${status}"]`).length;
+    if (!count) return null;
+    const part = document.createElement("span");
+    part.textContent = `${count} ${summary.dataset[status]}`;
+    return part;
+  }).filter(Boolean);
+  summary.replaceChildren(...parts);
+}
+
+function removeLater(item, delay) {
+  setTimeout(() => {
+    if (!item.isConnected) return;
+    if (item.contains(document.activeElement)) {
+      // Focus moves on with it: to the next row, else the newest image, else Generate.
+      const neighbour = item.nextElementSibling || item.previousElementSibling;
+      const next = (neighbour && neighbour.querySelector(FOCUSABLE))
+        || document.querySelector("#grid .tile a") || document.getElementById("generate-submit");
+      if (next) next.focus({ preventScroll: true });
+    }
+    item.remove();
+    updateQueueSummary();
+  }, delay);
+}
+
+function liveGrid() {
+  return document.querySelector("#gallery-results[data-live]");
+}
+
+function placeArrivedTiles(item) {
+  const template = item.querySelector("template.arrived-tiles");
+  if (!template) return;
+  template.remove();
+  const results = liveGrid();
+  if (!results) return;  // a search or a later page: the new images are not part of it
+  const grid = results.querySelector("#grid");
+  if (!grid) {
+    // The first images ever (or the first in this view): fetch the grid as a whole.
+    htmx.ajax("GET", window.location.pathname, { target: "#gallery-results", swap: "outerHTML" });
+    return;
   }
-  announce(card.dataset.announce || "Generating.");
+  const fragment = document.createDocumentFragment();
+  template.content.querySelectorAll(".tile").forEach((tile) => {
+    if (document.getElementById(tile.id)) return;
+    tile.classList.add("arrived");
+    fragment.append(tile);
+  });
+  grid.prepend(fragment);
+  htmx.process(grid);
+}
+
+function settleQueueItem(item, fresh) {
+  // htmx sends afterSettle once per swapped element (the form swapped out of band too).
+  if (item.dataset.settled) return;
+  item.dataset.settled = "1";
+  const status = item.dataset.status;
+  if (status === "dismissed") {
+    const undo = item.querySelector("button");
+    if (undo && focusLost()) undo.focus({ preventScroll: true });
+    removeLater(item, QUEUE_DISMISSED_LINGER_MS);
+  } else if (status === "succeeded" || status === "partial") {
+    placeArrivedTiles(item);
+    item.classList.add("is-done");
+    removeLater(item, QUEUE_DONE_LINGER_MS);
+  }
+  if (fresh && item.dataset.announce) announce(item.dataset.announce);
+}
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target;
+  if (!target || !event.detail.xhr) return;
+  if (target.id === "queue-list") {
+    // Generate: the new row went on top of the list.
+    const item = target.querySelector(".queue-item");
+    if (!item || item.dataset.settled) return;
+    const box = item.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) {
+      const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      item.scrollIntoView({ block: "nearest", behavior: smooth ? "smooth" : "auto" });
+    }
+    settleQueueItem(item, true);
+  } else if (target.classList && target.classList.contains("queue-item")) {
+    // htmx settles the element it swapped out; the new row has the same id.
+    const item = document.getElementById(target.id);
+    if (item) settleQueueItem(item, true);
+  } else {
+    return;
+  }
+  updateQueueSummary();
 });
-
-// Messages fade out after a while, except those with an action (e.g. Undo) the user may want.
-function settleToasts(root) {
-  root.querySelectorAll(".toast:not([data-sticky])").forEach((toast) => {
-    if (toast.dataset.timer) return;
-    toast.dataset.timer = "1";
-    setTimeout(() => toast.remove(), 6000);
-  });
-}
-document.addEventListener("DOMContentLoaded", () => settleToasts(document));
-document.addEventListener("htmx:afterSettle", (event) => settleToasts(event.target.ownerDocument || document));
-
-// A pending generation's card shows a running elapsed time between its polls.
-function tickElapsed() {
-  const now = Date.now() / 1000;
-  document.querySelectorAll("time[data-since]").forEach((el) => {
-    const seconds = Math.max(0, Math.round(now - Number(el.dataset.since)));
-    el.textContent = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-  });
-}
-setInterval(tickElapsed, 1000);
 
 // The image overlay: the detail view loads into a modal <dialog> (the same URL as its page).
 // Escape closes it, the arrow keys move between images; without JavaScript the links navigate.
@@ -204,6 +276,18 @@ document.addEventListener("keydown", (event) => {
   } else if (event.key === "ArrowRight") {
     showImage(detail.dataset.older);
   }
+});
+
+// Search as you type, but not while an input method is composing: pinyin ("nihao") on its way
+// to 你好 is not a query. htmx listens on the search box itself; this listener, capturing on
+// the document, runs first and holds back the input events of a composition, then sends one
+// input event when the composed text is committed.
+document.addEventListener("input", (event) => {
+  if (event.target.id === "search-q" && event.isComposing) event.stopImmediatePropagation();
+}, true);
+document.addEventListener("compositionend", (event) => {
+  if (event.target.id !== "search-q") return;
+  event.target.dispatchEvent(new Event("input", { bubbles: true }));
 });
 
 // "Copy prompt" buttons.

@@ -126,8 +126,8 @@ def test_remix_edits_the_prompt_and_links_the_new_generation(signed_in: Page, us
     prompt.fill("a fox in the snow, at night")
     page.get_by_role("button", name="Generate").click()
 
-    card = page.locator(".generation-card").first
-    expect(card).to_contain_text("a fox in the snow, at night")
+    row = page.locator("#queue-list .queue-item").first
+    expect(row).to_contain_text("a fox in the snow, at night")
     child = Generation.objects.get(prompt="a fox in the snow, at night")
     assert child.parent_id == image.generation_id
 

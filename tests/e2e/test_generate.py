@@ -40,20 +40,25 @@ def test_generate_four_images_and_watch_them_arrive(page: Page, workers, fake_im
     page.get_by_label("Aspect ratio", exact=True).select_option("16:9")
     page.get_by_role("button", name="Generate").click()
 
-    card = page.locator(".generation-card").first
-    expect(card.locator(".placeholder-tile")).to_have_count(4)
-    expect(card.locator(".placeholder-tile").first).to_have_attribute(
-        "style", re.compile(r"aspect-ratio: 16 / 9")
-    )
-    expect(card.locator(".status")).to_have_text(re.compile("Queued|Running"))
+    row = page.locator("#queue-list .queue-item").first
+    expect(row).to_contain_text("a lighthouse on a cliff at dusk")
+    expect(row.locator(".status")).to_have_text(re.compile("Queued|Running"))
+    expect(page.locator("#announcer")).to_contain_text("Queued: a lighthouse")
 
-    expect(card.locator("img")).to_have_count(4, timeout=30_000)
-    expect(card.locator(".status")).to_have_text("Succeeded")
-    expect(card.locator(".placeholder-tile")).to_have_count(0)
+    # The images slide into the grid as they land; the row leaves the tray.
+    tiles = page.locator("#grid figure.tile")
+    expect(tiles).to_have_count(4, timeout=30_000)
+    expect(page.locator("#announcer")).to_contain_text("Finished: a lighthouse")
+    expect(page.locator("#queue-list .queue-item")).to_have_count(0, timeout=10_000)
+    expect(page.locator("#queue-tray")).to_be_hidden()
     for index in range(4):
-        image = card.locator("img").nth(index)
+        image = tiles.nth(index).locator("img")
         expect(image).to_have_js_property("complete", True)
-        assert image.evaluate("img => img.naturalWidth") > 0
+        width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert width > 0
+        # Each tile is laid out at its image's own aspect ratio.
+        box = image.bounding_box()
+        assert abs(box["width"] / box["height"] - width / height) < 0.05
 
     body = fake_images_api.generation_requests[0].json
     assert body["n"] == 4
@@ -69,12 +74,13 @@ def test_a_failure_shows_its_reason_and_retry_works(page: Page, workers, fake_im
     page.get_by_label("Number of images").fill("1")
     page.get_by_role("button", name="Generate").click()
 
-    card = page.locator(".generation-card").first
-    expect(card.get_by_role("alert")).to_contain_text("safety", ignore_case=True, timeout=20_000)
-    expect(card.locator(".status")).to_have_text("Failed")
-    card.get_by_role("button", name="Retry").click()
-    expect(card.locator("img")).to_have_count(1, timeout=20_000)
-    expect(card.locator(".status")).to_have_text("Succeeded")
+    row = page.locator("#queue-list .queue-item").first
+    expect(row.locator(".queue-error")).to_contain_text("safety", ignore_case=True, timeout=20_000)
+    expect(row.locator(".status")).to_have_text("Failed")
+    expect(page.locator("#announcer")).to_contain_text("Failed: a fox")
+    row.get_by_role("button", name="Retry").click()
+    expect(page.locator("#grid figure.tile")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#queue-list .queue-item")).to_have_count(0, timeout=10_000)
 
 
 def test_bad_input_is_explained_in_the_form(page: Page, user, password):
@@ -88,7 +94,7 @@ def test_bad_input_is_explained_in_the_form(page: Page, user, password):
     expect(page.locator("#generate-form").get_by_role("alert")).to_contain_text(
         "This field is required."
     )
-    expect(page.locator(".generation-card")).to_have_count(0)
+    expect(page.locator(".queue-item")).to_have_count(0)
 
 
 def test_the_first_run_message_gives_way_to_the_first_card(page: Page, user, password):
@@ -99,5 +105,14 @@ def test_the_first_run_message_gives_way_to_the_first_card(page: Page, user, pas
     expect(page.get_by_role("heading", name="Nothing here yet")).to_be_visible()
     page.get_by_label("Prompt", exact=True).fill("a first fox")
     page.get_by_role("button", name="Generate").click()
-    expect(page.locator(".generation-card")).to_have_count(1)
+    expect(page.locator(".queue-item")).to_have_count(1)
     expect(page.get_by_role("heading", name="Nothing here yet")).to_be_hidden()
+
+
+def test_the_first_images_replace_the_first_run_message(page: Page, workers, fake_images_api):
+    workers.start()
+    sign_up(page)
+    page.get_by_label("Prompt", exact=True).fill("the very first fox")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#grid figure.tile")).to_have_count(1, timeout=30_000)
+    expect(page.get_by_role("heading", name="Nothing here yet")).to_have_count(0)

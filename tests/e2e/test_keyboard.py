@@ -26,7 +26,7 @@ def test_enter_and_ctrl_enter_generate_and_focus_stays_put(signed_in: Page, user
     page = signed_in
     page.goto(page.base_url + "/")
     prompt = page.get_by_label("Prompt", exact=True)
-    cards = page.locator("#generation-list .generation-card")
+    cards = page.locator("#queue-list .queue-item")
 
     prompt.fill("the first fox")
     page.get_by_role("button", name="Generate").click()
@@ -136,7 +136,7 @@ def test_on_a_phone_a_new_generation_is_shown_and_announced(signed_in: Page, use
     page.goto(page.base_url + "/")
     page.get_by_label("Prompt", exact=True).fill("a fox seen on a phone")
     page.get_by_role("button", name="Generate").click()
-    card = page.locator("#generation-list .generation-card").first
+    card = page.locator("#queue-list .queue-item").first
     expect(card).to_contain_text("a fox seen on a phone")
     expect(card).to_be_in_viewport()
     expect(page.locator("#announcer")).to_contain_text("a fox seen on a phone")

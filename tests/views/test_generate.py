@@ -67,14 +67,19 @@ def test_a_repeated_htmx_submit_adds_no_second_card(user_client):
     assert Generation.objects.count() == 1
 
 
-def test_generate_with_htmx_returns_the_pending_card_and_a_fresh_form(user_client):
+def test_generate_with_htmx_returns_the_queue_row_and_a_fresh_form(user_client, user):
+    from tests.factories import make_generation
+
+    make_generation(created_by=user, status=Generation.Status.QUEUED)  # one ahead in line
     response = user_client.post(reverse("gallery:generate", args=["ada"]), generate_data(), **HTMX)
     content = response.content.decode()
-    generation = Generation.objects.get()
+    generation = Generation.objects.get(idempotency_key="k-1")
     assert response.status_code == 200
-    assert f'id="generation-{generation.pk}"' in content
-    assert content.count('class="placeholder-tile"') == 2
-    assert "aspect-ratio: 16 / 9" in content
+    row = content.split("</li>")[0]
+    assert f'<li class="queue-item" id="queue-item-{generation.pk}" data-status="queued"' in row
+    assert f'hx-get="{reverse("gallery:generation", args=[generation.pk])}"' in row
+    assert "#2 in line" in row
+    assert 'data-announce="Queued: a lighthouse at dusk"' in row
     assert 'hx-swap-oob="outerHTML"' in content
     assert 'value="k-1"' not in content  # the next submit gets a new idempotency key
 
@@ -214,6 +219,114 @@ def test_a_pending_card_polls_itself_and_a_finished_one_stops_polling(user_clien
     assert response.content.decode().count("<img") == 2
 
 
+QUEUE_ROW = {"HTTP_HX_REQUEST": "true"}
+
+
+def as_queue_row(generation):
+    return {**QUEUE_ROW, "HTTP_HX_TARGET": f"queue-item-{generation.pk}"}
+
+
+def test_a_queue_row_polls_until_done_then_carries_its_images_for_the_grid(user_client, user):
+    from tests.factories import make_generation
+
+    running = make_generation(created_by=user, status=Generation.Status.RUNNING, n=3)
+    url = reverse("gallery:generation", args=[running.pk])
+    response = user_client.get(url, **as_queue_row(running))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert f'<li class="queue-item" id="queue-item-{running.pk}"' in content
+    assert 'hx-trigger="every 1s"' in content
+    assert "data-announce" not in content  # a poll while it waits is quiet
+    assert "in line" not in content  # running, not queued
+
+    finished = make_generation(created_by=user, n_images=2, prompt="two foxes")
+    response = user_client.get(
+        reverse("gallery:generation", args=[finished.pk]), **as_queue_row(finished)
+    )
+    content = response.content.decode()
+    assert response.status_code == 286  # htmx stops polling
+    assert "hx-trigger" not in content
+    assert 'data-announce="Finished: two foxes (2 images)"' in content
+    tiles = content.split('<template class="arrived-tiles">')[1].split("</template>")[0]
+    ids = [image.pk for image in finished.images.order_by("-pk")]
+    assert [int(pk) for pk in re.findall(r'id="tile-(\d+)"', tiles)] == ids  # newest first
+
+
+def test_failed_rows_offer_retry_and_dismiss_and_dismiss_can_be_undone(user_client, user):
+    from tests.factories import make_generation
+
+    failed = make_generation(
+        created_by=user, status=Generation.Status.FAILED, error_message="Refused.", n_images=0
+    )
+    index = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
+    assert f'id="queue-item-{failed.pk}" data-status="failed"' in index
+    assert "<span>1 failed</span>" in index
+
+    response = user_client.post(
+        reverse("gallery:generation_delete", args=[failed.pk]), **as_queue_row(failed)
+    )
+    content = response.content.decode()
+    assert 'data-status="dismissed"' in content
+    assert reverse("gallery:generation_restore", args=[failed.pk]) in content
+    failed.refresh_from_db()
+    assert failed.deleted_at is not None
+
+    response = user_client.post(
+        reverse("gallery:generation_restore", args=[failed.pk]), **as_queue_row(failed)
+    )
+    assert f'id="queue-item-{failed.pk}" data-status="failed"' in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.deleted_at is None
+
+
+def test_dismiss_and_undo_without_javascript(user_client, user):
+    from tests.factories import make_generation
+
+    failed = make_generation(created_by=user, status=Generation.Status.FAILED, n_images=0)
+    page = user_client.post(reverse("gallery:generation_delete", args=[failed.pk]), follow=True)
+    restore_url = reverse("gallery:generation_restore", args=[failed.pk])
+    assert f'action="{restore_url}"' in page.content.decode()  # the message's Undo
+    page = user_client.post(restore_url, follow=True)
+    assert "Restored." in page.content.decode()
+    assert f'id="queue-item-{failed.pk}"' in page.content.decode()
+
+
+def test_undo_brings_back_only_the_images_dismissed_with_the_generation(user, membership):
+    from gallery.services import trash
+    from tests.factories import make_generation, trash_image
+
+    generation = make_generation(created_by=user, n_images=2)
+    earlier, later = generation.images.order_by("pk")
+    trash_image(earlier)
+    trash.trash_generation(generation=generation)
+    trash.restore_generation(generation=generation)
+    assert set(generation.images.live().values_list("pk", flat=True)) == {later.pk}
+
+
+def test_queue_rows_know_their_place_in_line_in_one_query(
+    user_client, user, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_generation
+
+    user_client.get(reverse("gallery:index", args=["ada"]))
+
+    def count_for(queued):
+        for _ in range(queued):
+            make_generation(created_by=user, status=Generation.Status.QUEUED)
+        with CaptureQueriesContext(connection) as queries:
+            content = user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
+        return len(queries), content
+
+    few, _ = count_for(1)
+    many, content = count_for(9)
+    assert few == many
+    assert "#10 in line" in content
+    assert "#1 in line" in content
+
+
 def test_polling_backs_off_as_the_wait_grows(user_client, user):
     from datetime import timedelta
 
@@ -247,20 +360,21 @@ def test_card_views_make_a_fixed_number_of_queries(
         user_client.get(url_finished, **HTMX)
 
 
-def test_dismissing_a_failed_generation_takes_its_card_away(user_client, user):
+def test_dismissing_a_failed_generation_takes_it_away(user_client, user):
     from tests.factories import make_generation
 
     failed = make_generation(created_by=user, status=Generation.Status.FAILED, error_message="No.")
     assert (
-        f'id="generation-{failed.pk}"'
+        f'id="queue-item-{failed.pk}"'
         in user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     )
+    # From the generation's own page (its card, not a queue row) the card goes away.
     response = user_client.post(reverse("gallery:generation_delete", args=[failed.pk]), **HTMX)
     assert response.content == b""
     failed.refresh_from_db()
     assert failed.deleted_at is not None
     assert (
-        f'id="generation-{failed.pk}"'
+        f'id="queue-item-{failed.pk}"'
         not in user_client.get(reverse("gallery:index", args=["ada"])).content.decode()
     )
 

@@ -48,6 +48,7 @@ generation_cancel   POST    generation  404         403     403       403     30
 generation_retry    POST    generation  404         403     403       403     302    302
 generation_rerun    POST    generation  404         403     403       302     302    302
 generation_delete   POST    generation  404         403     403       403     302    302
+generation_restore  POST    generation  404         403     403       403     302    302
 image               GET     image       404         200     200       200     200    200
 image_original      GET     image       404         200     200       200     200    200
 image_thumbnail     GET     image       404         200     200       200     200    200
@@ -260,7 +261,9 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, team, row):
     assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("route", ["generation_delete", "generation_retry", "generation_cancel"])
+@pytest.mark.parametrize(
+    "route", ["generation_delete", "generation_restore", "generation_retry", "generation_cancel"]
+)
 def test_an_editor_may_trash_and_retry_what_they_made(client, team, route):
     editor = team["users"]["editor"]
     mine = make_generation(
