@@ -628,3 +628,58 @@ class ShareLink(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def for_member(self, membership: Membership) -> CommentQuerySet:
+        return self.filter(workspace_id=membership.workspace_id)
+
+
+class Comment(models.Model):
+    """A comment in an image's thread, optionally pinned to a point of the image (x, y from the
+    top left, as fractions of its width and height: the same spot at any size or zoom)."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="comments")
+    # Denormalised from the image, so the access helper checks membership in one join.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="comments")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    body = models.TextField()
+    x = models.FloatField(null=True, blank=True)
+    y = models.FloatField(null=True, blank=True)
+    # The members an @name in the body named when it was last saved (members only).
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="comment_mentions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(x__isnull=True, y__isnull=True)
+                | Q(x__gte=0, x__lte=1, y__gte=0, y__lte=1),
+                name="comment_pin_inside_the_image",
+            ),
+        ]
+        indexes = [models.Index(fields=["image", "id"], name="comment_image_thread")]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on image {self.image_id}"
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.x is not None and self.y is not None
+
+    # The pin's place as CSS percentages (a dot whatever the locale's decimal separator).
+    @property
+    def x_percent(self) -> str:
+        return f"{self.x * 100:.2f}" if self.x is not None else ""
+
+    @property
+    def y_percent(self) -> str:
+        return f"{self.y * 100:.2f}" if self.y is not None else ""

@@ -38,7 +38,10 @@ class Action(StrEnum):
     DOWNLOAD = "download"  # originals, zips
     # Reviewing (reviewer; the review issue adds its actions here)
     REVIEW = "review"
-    COMMENT = "comment"
+    COMMENT = "comment"  # post a comment on an image (pinned or not), mentioning members
+    # Change a comment's words: its author only (no role edits another's words).
+    EDIT_COMMENT = "edit_comment"
+    MANAGE_COMMENT = "manage_comment"  # delete a comment (own: reviewer; any: admin)
     # Making (editor)
     GENERATE = "generate"  # the form, re-run
     REMIX = "remix"
@@ -66,11 +69,14 @@ class Action(StrEnum):
     TRANSFER_OWNERSHIP = "transfer_ownership"
 
 
-MINIMUM_ROLE: dict[Action, Role] = {
+# None: no role may do it to every row; only OWN_ROWS_ROLE lets members do it to their own.
+MINIMUM_ROLE: dict[Action, Role | None] = {
     Action.VIEW: Role.VIEWER,
     Action.DOWNLOAD: Role.VIEWER,
     Action.REVIEW: Role.REVIEWER,
     Action.COMMENT: Role.REVIEWER,
+    Action.EDIT_COMMENT: None,
+    Action.MANAGE_COMMENT: Role.ADMIN,
     Action.GENERATE: Role.EDITOR,
     Action.REMIX: Role.EDITOR,
     Action.FAVORITE: Role.EDITOR,
@@ -98,6 +104,8 @@ OWN_ROWS_ROLE: dict[Action, Role] = {
     Action.RETRY: Role.EDITOR,
     Action.MANAGE_BOARD: Role.EDITOR,
     Action.MANAGE_SHARE: Role.EDITOR,
+    Action.EDIT_COMMENT: Role.REVIEWER,
+    Action.MANAGE_COMMENT: Role.REVIEWER,
 }
 
 
@@ -111,7 +119,8 @@ def can(membership: Membership | None, action: Action | str, obj: Any = None) ->
         return False
     action = Action(action)
     role = Role(membership.role)
-    if role.at_least(MINIMUM_ROLE[action]):
+    minimum = MINIMUM_ROLE[action]
+    if minimum is not None and role.at_least(minimum):
         return True
     own_role = OWN_ROWS_ROLE.get(action)
     return (

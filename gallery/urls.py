@@ -8,11 +8,13 @@ from gallery.ops import views as ops_views
 from gallery.views import (
     accounts,
     boards,
+    comments,
     gallery,
     generations,
     images,
     library,
     media,
+    review,
     sharing,
     workspaces,
 )
@@ -42,6 +44,7 @@ workspace_patterns = [
         workspaces.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("compare/", review.compare, name="compare"),
     path("shares/", sharing.share_list, name="shares"),
     path("shares/<int:link_id>/revoke/", sharing.share_revoke, name="share_revoke"),
     path("rename/", workspaces.workspace_rename, name="workspace_rename"),
@@ -71,6 +74,9 @@ gallery_patterns = [
     # Share links' pages: no login, no ids (gallery.views.sharing).
     path("s/<str:token>/", sharing.shared, name="shared"),
     path("s/<str:token>/<str:key>/<str:variant>/", sharing.shared_file, name="shared_file"),
+    path("images/<int:pk>/comments/", comments.comment_add, name="comment_add"),
+    path("comments/<int:pk>/edit/", comments.comment_edit, name="comment_edit"),
+    path("comments/<int:pk>/delete/", comments.comment_delete, name="comment_delete"),
     path("images/<int:pk>/", images.image_detail, name="image"),
     path("images/<int:pk>/favorite/", images.image_favorite, name="image_favorite"),
     path("images/<int:pk>/delete/", images.image_delete, name="image_delete"),

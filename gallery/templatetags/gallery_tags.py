@@ -86,3 +86,11 @@ def share_expiry_choices() -> list[tuple[int, str]]:
     from gallery.services.sharing import EXPIRY_CHOICES
 
     return EXPIRY_CHOICES
+
+
+@register.filter
+def comment_html(comment) -> str:
+    """A comment's body as safe HTML (gallery.services.comments.body_html)."""
+    from gallery.services.comments import body_html
+
+    return body_html(comment)

@@ -22,14 +22,14 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpResponse
 
 from gallery import policy
-from gallery.models import Board, Generation, Image, Membership
+from gallery.models import Board, Comment, Generation, Image, Membership
 from gallery.views.htmx import HtmxHttpRequest
 
 # Where the last workspace page the user opened is remembered: "/" sends them back to it.
 SESSION_WORKSPACE = "atelier_workspace"
 
 
-def _access[M: (Generation, Image, Board)](
+def _access[M: (Generation, Image, Board, Comment)](
     request: HtmxHttpRequest, queryset: QuerySet[M], pk: int, action: policy.Action
 ) -> tuple[M, Membership]:
     row = (
@@ -94,6 +94,15 @@ def access_board(
         Q(visibility=Board.Visibility.WORKSPACE) | Q(created_by_id=request.user.pk)
     )
     return _access(request, boards, pk, policy.Action(action))
+
+
+def access_comment(
+    request: HtmxHttpRequest, pk: int, action: policy.Action = policy.Action.VIEW
+) -> tuple[Comment, Membership]:
+    """The comment `pk` (on a live image) and the viewer's membership of its workspace (one
+    query), as access_generation."""
+    comments = Comment.objects.filter(image__deleted_at__isnull=True).select_related("image")
+    return _access(request, comments, pk, policy.Action(action))
 
 
 def access_workspace(request: HtmxHttpRequest, slug: str, action: policy.Action) -> Membership:

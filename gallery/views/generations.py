@@ -15,7 +15,7 @@ from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 from gallery import policy
 from gallery.forms import GenerateForm
 from gallery.models import Generation, Membership
-from gallery.services import budgets, generations, trash
+from gallery.services import budgets, generations, lineage, trash
 from gallery.views.access import access_generation, member_view, object_view
 from gallery.views.common import generate_form_for
 from gallery.views.gallery import index_context
@@ -158,6 +158,7 @@ def generation_detail(
         if generation.is_finished:
             response.status_code = HTMX_STOP_POLLING
         return response
+    context["lineage"] = lineage.remix_tree(generation=generation)
     return render(request, "gallery/generation.html", context)
 
 

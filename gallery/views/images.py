@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from gallery import policy
 from gallery.models import Generation, Image, Membership
-from gallery.services import boards, budgets, downloads, generations, trash
+from gallery.services import boards, budgets, comments, downloads, generations, trash
 from gallery.views.access import access_generation, access_image, member_view, object_view
 from gallery.views.htmx import HtmxHttpRequest
 from gallery.views.media import CONTENT_TYPES, missing_file
@@ -40,6 +40,7 @@ def image_detail(request: HtmxHttpRequest, image: Image, membership: Membership)
         "request_body_json": json.dumps(generation.request_body, indent=2, ensure_ascii=False),
         "usage_json": json.dumps(generation.usage, indent=2, ensure_ascii=False),
         "image_boards": boards.boards_for_image(membership=membership, image=image),
+        "comments": comments.thread(image=image),
     }
     if request.htmx:
         return render(request, "gallery/image.html#image-detail", context)

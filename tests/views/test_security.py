@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from gallery.models import Board, Generation, Image, Membership, Role
-from gallery.services import imaging, sharing, workspaces
+from gallery.services import comments, imaging, sharing, workspaces
 from tests.factories import make_generation, make_team
 from tests.images import make_image_bytes
 
@@ -83,6 +83,11 @@ shares              GET     workspace   404         200     200       200     20
 share_revoke        POST    share       404         403     403       403     302    302
 shared              GET     shared      200         200     200       200     200    200
 shared_file         GET     shared      200         200     200       200     200    200
+comment_add         POST    image       404         403     302       302     302    302
+comment_edit        POST    comment     404         403     403       403     403    302
+comment_delete      POST    comment     404         403     403       403     302    302
+compare             GET     workspace   404         200     200       200     200    200
+compare             POST    workspace   404         302     302       302     302    302
 """
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")
@@ -151,8 +156,10 @@ def team(password):
     share, share_token = sharing.create_share_link(
         membership=owner, image=image, hours=24, allow_download=True
     )
+    comment = comments.add_comment(membership=owner, image=image, body="looks right", x=0.5, y=0.5)
     return {
         "board": board,
+        "comment": comment,
         "share": share,
         "share_token": share_token,
         "users": users,
@@ -212,6 +219,10 @@ def data_for(row: dict[str, str], team) -> dict[str, object]:
         return {"monthly_budget": "10", "member_per_minute": "5"}
     if row["route"] in ("boards", "board_edit") and row["method"] == "POST":
         return {"name": "Shortlist", "visibility": "workspace"}
+    if row["route"] in ("comment_add", "comment_edit"):
+        return {"body": "a note"}
+    if row["route"] in ("compare",):
+        return {"image": [team["image"].pk]}
     if row["route"] in ("image_share", "board_share"):
         return {"hours": "24", "show_prompt": "on"}
     return {
