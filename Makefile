@@ -11,11 +11,12 @@ WORKERS ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/atelier_test
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format migrate check-deploy bench clean
+.PHONY: help run test lint format migrate messages translations check-deploy bench clean
 
 help:
 	@echo "make run    serve http://$(HOST):$(PORT) with $(WORKERS) background worker(s)"
 	@echo "make test   ruff + the whole pytest suite on SQLite, then on PostgreSQL if one answers"
+	@echo "make messages   update the Chinese catalogues from the source (then translate what is new)"
 
 # The venv is rebuilt only when pyproject.toml changes, so a second `make run` starts in seconds.
 $(VENV)/.installed-run: pyproject.toml
@@ -28,7 +29,11 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
 	@touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+# The .mo files are build output: compiled from the .po catalogues in pure Python (Babel).
+translations: $(VENV)/.installed-run
+	$(PY) manage.py compile_translations --verbosity 0
+
+run: $(VENV)/.installed-run translations
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py runserver_with_workers --workers $(WORKERS) $(HOST):$(PORT)
 
@@ -43,7 +48,8 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+test: lint translations
+	@bin/ensure-gettext
 	@if [ -z "$${SKIP_BROWSER:-}" ]; then bin/ensure-chromium; fi
 	@echo "== pytest on SQLite"
 	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
@@ -53,6 +59,12 @@ test: lint
 	else \
 		echo "== SKIPPED the PostgreSQL run: nothing answers at $(TEST_DATABASE_URL) (set TEST_DATABASE_URL to point at one)"; \
 	fi
+
+# Brings gallery/locale/zh_Hans/LC_MESSAGES/*.po up to date with the source (GNU gettext's
+# xgettext and msgmerge, installed by bin/ensure-gettext); translate what it adds.
+messages: $(VENV)/.installed-dev
+	@bin/ensure-gettext
+	$(PY) manage.py update_translations
 
 check-deploy: $(VENV)/.installed-run
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \

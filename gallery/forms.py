@@ -6,10 +6,13 @@ from dataclasses import asdict
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.translation import gettext_lazy as _
 
-from gallery import policy
+from gallery import i18n, policy
 from gallery.models import Board, Generation, Membership, Role, Workspace
 from gallery.ops import usernames
 from gallery.services import catalog
@@ -17,17 +20,22 @@ from gallery.services.catalog import ModelSpec
 from gallery.services.generations import GenerationParams, new_idempotency_key
 
 OPTION_LABELS = {
-    "aspect_ratio": "Aspect ratio",
-    "quality": "Quality",
-    "resolution": "Resolution",
-    "style": "Style",
+    "aspect_ratio": _("Aspect ratio"),
+    "quality": _("Quality"),
+    "resolution": _("Resolution"),
+    "style": _("Style"),
 }
-RESPONSE_FORMAT_LABELS = {"url": "URL (downloaded at once)", "b64_json": "Base64 in the response"}
+RESPONSE_FORMAT_LABELS = {
+    "url": _("URL (downloaded at once)"),
+    "b64_json": _("Base64 in the response"),
+}
 
 
 def model_choice_label(spec: ModelSpec) -> str:
     label = spec.display_label
-    return f"{label} (demo)" if spec.demo and "demo" not in label.casefold() else label
+    if spec.demo and "demo" not in label.casefold():
+        return _("%(model)s (demo)") % {"model": label}
+    return label
 
 
 class GenerateForm(forms.Form):
@@ -37,13 +45,15 @@ class GenerateForm(forms.Form):
     the form with that model's options, so a field the model does not accept never appears.
     """
 
-    model = forms.ChoiceField(label="Model")
+    model = forms.ChoiceField(label=_("Model"))
     prompt = forms.CharField(
-        label="Prompt",
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "A lighthouse on a cliff at dusk"}),
+        label=_("Prompt"),
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": _("A lighthouse on a cliff at dusk")}
+        ),
         strip=True,
     )
-    n = forms.IntegerField(label="Number of images", min_value=1, initial=1)
+    n = forms.IntegerField(label=_("Number of images"), min_value=1, initial=1)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # The generation this one remixes (checked to be the user's by the view).
     parent = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -60,7 +70,7 @@ class GenerateForm(forms.Form):
         initial = {"idempotency_key": new_idempotency_key(), **(initial or {})}
         super().__init__(data, initial=initial)
         models = catalog.available_models() if models is None else models
-        self.fields["model"].error_messages["invalid_choice"] = (
+        self.fields["model"].error_messages["invalid_choice"] = _(
             "This model is not offered to you here (your role in this workspace may not use "
             "it, or it is not set up): pick one from the list."
         )
@@ -83,16 +93,16 @@ class GenerateForm(forms.Form):
             label=prompt.label,
             widget=prompt.widget,
             max_length=spec.prompt_max_chars,
-            help_text=f"Up to {spec.prompt_max_chars:,} characters.",
+            help_text=_("Up to %(count)s characters.") % {"count": intcomma(spec.prompt_max_chars)},
         )
         # The limit changes with the model while the textarea stays: the server enforces it.
         self.fields["prompt"].widget.attrs.pop("maxlength", None)
         self.fields["n"] = forms.IntegerField(
-            label="Number of images", min_value=1, max_value=spec.max_n, initial=1
+            label=_("Number of images"), min_value=1, max_value=spec.max_n, initial=1
         )
         if spec.sizes:
             self.fields["size"] = forms.ChoiceField(
-                label="Size",
+                label=_("Size"),
                 choices=[(size, size) for size in spec.sizes],
                 initial=spec.default_size,
             )
@@ -105,12 +115,12 @@ class GenerateForm(forms.Form):
             if values:
                 self.fields[name] = forms.ChoiceField(
                     label=OPTION_LABELS[name],
-                    choices=[("", "Model's default"), *[(value, value) for value in values]],
+                    choices=[("", _("Model's default")), *[(value, value) for value in values]],
                     required=False,
                 )
         if len(spec.response_formats) > 1:
             self.fields["response_format"] = forms.ChoiceField(
-                label="Response",
+                label=_("Response"),
                 choices=[
                     (value, RESPONSE_FORMAT_LABELS.get(value, value))
                     for value in spec.response_formats
@@ -173,8 +183,10 @@ class SignupForm(UserCreationForm):
 class BoardForm(forms.Form):
     """A board's name and visibility (and, when editing, its cover: an image on it or none)."""
 
-    name = forms.CharField(max_length=80, strip=True)
-    visibility = forms.ChoiceField(choices=Board.Visibility.choices, initial="workspace")
+    name = forms.CharField(label=_("Name"), max_length=80, strip=True)
+    visibility = forms.ChoiceField(
+        label=_("Who sees it"), choices=Board.Visibility.choices, initial="workspace"
+    )
     cover = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
@@ -190,12 +202,14 @@ class BudgetForm(forms.ModelForm):
             "member_per_minute",
         ]
         labels = {
-            "monthly_budget": "Monthly budget (US$)",
-            "member_monthly_images": "Images per member per month",
-            "member_monthly_cost": "Spend per member per month (US$)",
-            "member_per_minute": "Generations per member per minute",
+            "monthly_budget": _("Monthly budget (US$)"),
+            "member_monthly_images": _("Images per member per month"),
+            "member_monthly_cost": _("Spend per member per month (US$)"),
+            "member_per_minute": _("Generations per member per minute"),
         }
-        help_texts = {"monthly_budget": "Blank: no limit. Costs are estimates from model prices."}
+        help_texts = {
+            "monthly_budget": _("Blank: no limit. Costs are estimates from model prices.")
+        }
 
 
 class MemberLimitForm(forms.ModelForm):
@@ -204,7 +218,10 @@ class MemberLimitForm(forms.ModelForm):
     class Meta:
         model = Membership
         fields = ["monthly_images", "monthly_cost"]
-        labels = {"monthly_images": "Images per month", "monthly_cost": "Spend per month (US$)"}
+        labels = {
+            "monthly_images": _("Images per month"),
+            "monthly_cost": _("Spend per month (US$)"),
+        }
 
 
 class ModelRulesForm(forms.Form):
@@ -218,7 +235,7 @@ class ModelRulesForm(forms.Form):
         rules = workspace.model_rules or {}
         for role in generating_roles():
             self.fields[f"models_{role}"] = forms.MultipleChoiceField(
-                label=f"{role.label}s may use",
+                label=_("%(role)s may use") % {"role": role.label},
                 choices=choices,
                 required=False,
                 widget=forms.CheckboxSelectMultiple,
@@ -237,3 +254,25 @@ class ModelRulesForm(forms.Form):
 def generating_roles() -> list[Role]:
     minimum = policy.MINIMUM_ROLE[policy.Action.GENERATE]
     return [role for role in Role if role.at_least(minimum)]
+
+
+class PreferencesForm(forms.Form):
+    """The settings page: the user's language and time zone."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("The browser's language")), *settings.LANGUAGES],
+        required=False,
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        help_text=_("Dates and times are shown in it; months of budgets follow it too."),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", _("Detect from my browser")),
+            *[(name, name) for name in i18n.time_zone_names()],
+        ]

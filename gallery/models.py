@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -47,11 +48,11 @@ def thumbnail_upload_to(image: Image, filename: str) -> str:
 class Role(models.TextChoices):
     """What a member may do grows with the role, in this order (see gallery.policy)."""
 
-    VIEWER = "viewer", "Viewer"
-    REVIEWER = "reviewer", "Reviewer"
-    EDITOR = "editor", "Editor"
-    ADMIN = "admin", "Admin"
-    OWNER = "owner", "Owner"
+    VIEWER = "viewer", _("Viewer")
+    REVIEWER = "reviewer", _("Reviewer")
+    EDITOR = "editor", _("Editor")
+    ADMIN = "admin", _("Admin")
+    OWNER = "owner", _("Owner")
 
     @property
     def rank(self) -> int:
@@ -237,12 +238,12 @@ class GenerationQuerySet(GridQuerySet["Generation"]):
 
 class Generation(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Partly succeeded"
-        FAILED = "failed", "Failed"
-        CANCELED = "canceled", "Canceled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Partly succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
 
     PENDING_STATUSES = (Status.QUEUED, Status.RUNNING)
     FINISHED_STATUSES = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELED)
@@ -278,6 +279,10 @@ class Generation(models.Model):
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
     error_kind = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
+    # The same error as a gallery.i18n.Message (msgid and parameters), shown in each viewer's
+    # language; error_message keeps its English words for logs, the admin and older rows.
+    # Nullable without a default, so SQLite adds it in place (its full-text triggers stay).
+    error_i18n = models.JSONField(null=True, blank=True)
 
     # What was sent and what came back (never the key, never base64 payloads).
     request_body = models.JSONField(null=True, blank=True)
@@ -479,8 +484,8 @@ class Board(models.Model):
     """A named collection of a workspace's images; an image can be on many boards."""
 
     class Visibility(models.TextChoices):
-        WORKSPACE = "workspace", "Everyone in the workspace"
-        PRIVATE = "private", "Only me"
+        WORKSPACE = "workspace", _("Everyone in the workspace")
+        PRIVATE = "private", _("Only me")
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="boards")
     created_by = models.ForeignKey(
@@ -683,3 +688,21 @@ class Comment(models.Model):
     @property
     def y_percent(self) -> str:
         return f"{self.y * 100:.2f}" if self.y is not None else ""
+
+
+class UserPreference(models.Model):
+    """A user's own language and time zone (gallery.i18n). Blank language: their browser's
+    (Accept-Language); blank time zone: not detected yet (settings.TIME_ZONE until then)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preference",
+    )
+    language = models.CharField(max_length=16, blank=True, choices=settings.LANGUAGES)
+    time_zone = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user_id}"

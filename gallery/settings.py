@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
@@ -71,10 +72,14 @@ MIDDLEWARE = [
     "gallery.ops.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of an anonymous visitor: their cookie, else Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A signed-in user's own language and time zone (gallery/i18n.py), over the browser's.
+    "gallery.i18n.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -98,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "gallery.views.context.workspace",
+                "gallery.views.context.preferences",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx"],
         },
@@ -183,7 +189,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# English and Simplified Chinese (README, "Languages"). A signed-in user's choice is stored with
+# them; an anonymous visitor's is the language cookie, else their browser's Accept-Language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "gallery" / "locale"]
+# Chinese numbers grouped by thousands with commas (gallery/formats/zh_Hans).
+FORMAT_MODULE_PATH = ["gallery.formats"]
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+# The default time zone: each user's own (detected by their browser once, changed on the
+# settings page) is activated for their requests.
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

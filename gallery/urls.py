@@ -16,6 +16,7 @@ from gallery.views import (
     media,
     review,
     sharing,
+    preferences,
     workspaces,
 )
 
@@ -56,6 +57,8 @@ gallery_patterns = [
     path("", workspaces.home, name="home"),
     path("w/<slug:slug>/", include(workspace_patterns)),
     path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
+    path("settings/", preferences.preferences, name="preferences"),
+    path("settings/time-zone/", preferences.time_zone_detect, name="time_zone_detect"),
     path("invite/<int:pk>/<str:token>/", workspaces.invitation, name="invitation"),
     path("generations/<int:pk>/", generations.generation_detail, name="generation"),
     path("generations/<int:pk>/cancel/", generations.generation_cancel, name="generation_cancel"),
@@ -104,6 +107,9 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # The header's language switch: for anyone, signed in or not.
+    path("language/", preferences.set_language, name="set_language"),
+    path("jsi18n/<str:language>.js", preferences.javascript_catalog, name="javascript_catalog"),
     path("admin/", admin.site.urls),
     # Operator URLs, outside the login (see README, "Operating").
     path("healthz", ops_views.healthz, name="healthz"),

@@ -10,6 +10,18 @@ from gallery.services import workspaces
 pytest_plugins = ["tests.fake_images_api", "tests.workers", "tests.s3"]
 
 
+def pytest_sessionstart(session):
+    """The Chinese pages need the compiled catalogues (build output, not in git): `make test`
+    compiles them, and so does a bare `pytest` run."""
+    from gallery.management.commands.compile_translations import (
+        catalogue_paths,
+        compile_catalogue,
+    )
+
+    for path in catalogue_paths():
+        compile_catalogue(path)
+
+
 @pytest.fixture(autouse=True)
 def media_root(tmp_path, settings):
     """Every test writes its files to a fresh MEDIA_ROOT."""

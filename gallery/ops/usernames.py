@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from confusable_homoglyphs import confusables
+from django.utils.translation import gettext as _
 
 
 def skeleton(username: str) -> str:
@@ -29,8 +30,8 @@ def lookalike_problem(username: str, *, taken: object) -> str | None:
     that mixes scripts with look-alike letters is refused outright; any other name is refused
     when what it looks like is an existing name."""
     if confusables.is_dangerous(username):
-        return "This username mixes letters from different alphabets that look alike."
+        return _("This username mixes letters from different alphabets that look alike.")
     looks_like = skeleton(username)
     if looks_like != username.casefold() and taken(looks_like):
-        return "This username looks too much like an existing one. Please choose another."
+        return _("This username looks too much like an existing one. Please choose another.")
     return None

@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from gallery import policy
 from gallery.models import Generation, Membership, Workspace
@@ -56,7 +60,8 @@ def month_start(now: dt.datetime | None = None) -> dt.datetime:
 
 
 def money(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01'))}"
+    """US dollars as the page's language writes numbers: "$1,234.50"."""
+    return "$" + number_format(amount.quantize(Decimal("0.01")), 2, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,11 @@ def reserve(*, membership: Membership, params: GenerationParams) -> Decimal:
     workspace: Workspace = locked.workspace
     if not policy.may_use_model(locked, params.model):
         raise LimitReached(
-            f"Your role ({locked.get_role_display().lower()}) may not use {params.model} in "
-            "this workspace: pick another model, or ask an admin."
+            _(
+                "Your role (%(role)s) may not use %(model)s in this workspace: pick another "
+                "model, or ask an admin."
+            )
+            % {"role": locked.get_role_display().lower(), "model": params.model}
         )
     cost = estimate_cost(params)
     now = timezone.now()
@@ -113,9 +121,14 @@ def reserve(*, membership: Membership, params: GenerationParams) -> Decimal:
         and used.member_recent >= workspace.member_per_minute
     ):
         raise LimitReached(
-            f"You may start {workspace.member_per_minute} generation"
-            f"{'s' if workspace.member_per_minute != 1 else ''} a minute in this workspace: "
-            "wait a moment and try again."
+            ngettext(
+                "You may start %(count)s generation a minute in this workspace: wait a moment "
+                "and try again.",
+                "You may start %(count)s generations a minute in this workspace: wait a moment "
+                "and try again.",
+                workspace.member_per_minute,
+            )
+            % {"count": workspace.member_per_minute}
         )
     if (
         workspace.monthly_budget is not None
@@ -123,22 +136,31 @@ def reserve(*, membership: Membership, params: GenerationParams) -> Decimal:
     ):
         left = max(workspace.monthly_budget - used.workspace_cost, ZERO)
         raise LimitReached(
-            f"This would pass the workspace's monthly budget: {money(left)} of "
-            f"{money(workspace.monthly_budget)} is left, and this asks for about {money(cost)}."
+            _(
+                "This would pass the workspace's monthly budget: %(left)s of %(budget)s is "
+                "left, and this asks for about %(cost)s."
+            )
+            % {"left": money(left), "budget": money(workspace.monthly_budget), "cost": money(cost)}
         )
     image_limit = _first_set(locked.monthly_images, workspace.member_monthly_images)
     if image_limit is not None and used.member_images + params.n > image_limit:
         left = max(image_limit - used.member_images, 0)
         raise LimitReached(
-            f"This would pass your monthly limit of {image_limit} images: {left} left, and this "
-            f"asks for {params.n}."
+            _(
+                "This would pass your monthly limit of %(limit)s images: %(left)s left, and "
+                "this asks for %(count)s."
+            )
+            % {"limit": intcomma(image_limit), "left": intcomma(left), "count": params.n}
         )
     cost_limit = _first_set(locked.monthly_cost, workspace.member_monthly_cost)
     if cost_limit is not None and used.member_cost + cost > cost_limit:
         left = max(cost_limit - used.member_cost, ZERO)
         raise LimitReached(
-            f"This would pass your monthly limit of {money(cost_limit)}: {money(left)} is left, "
-            f"and this asks for about {money(cost)}."
+            _(
+                "This would pass your monthly limit of %(limit)s: %(left)s is left, and this "
+                "asks for about %(cost)s."
+            )
+            % {"limit": money(cost_limit), "left": money(left), "cost": money(cost)}
         )
     return cost
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from gallery.models import Invitation, Membership, Role, Workspace
 
@@ -46,7 +47,7 @@ def _unique_slug(base: str) -> str:
 
 def _create_workspace(*, name: str, is_personal: bool) -> Workspace:
     # Two sign-ups with one slug can race past _unique_slug: the second tries the next one.
-    for _ in range(5):
+    for _attempt in range(5):
         try:
             with transaction.atomic():
                 return Workspace.objects.create(
@@ -103,7 +104,7 @@ def rename_workspace(*, workspace: Workspace, name: str) -> Workspace:
     """A new name; the slug (and so every link) stays."""
     name = name.strip()[:80]
     if not name:
-        raise WorkspaceError("A workspace needs a name.")
+        raise WorkspaceError(_("A workspace needs a name."))
     workspace.name = name
     workspace.save(update_fields=["name"])
     return workspace
@@ -112,7 +113,7 @@ def rename_workspace(*, workspace: Workspace, name: str) -> Workspace:
 def delete_workspace(*, workspace: Workspace) -> None:
     """Delete a team workspace with everything in it (rows; files go with the trash sweep)."""
     if workspace.is_personal:
-        raise WorkspaceError("A personal workspace cannot be deleted.")
+        raise WorkspaceError(_("A personal workspace cannot be deleted."))
     workspace.delete()
 
 
@@ -121,14 +122,18 @@ def add_member(*, workspace: Workspace, username: str, role: Role) -> Membership
     User = get_user_model()
     user = User.objects.filter(**{User.USERNAME_FIELD: username.strip()}).first()
     if user is None:
-        raise WorkspaceError(f"There is no user called {username.strip()!r}.")
+        raise WorkspaceError(
+            _("There is no user called “%(username)s”.") % {"username": username.strip()}
+        )
     if workspace.is_personal:
-        raise WorkspaceError("A personal workspace has no other members: make a team.")
+        raise WorkspaceError(_("A personal workspace has no other members: make a team."))
     membership, created = Membership.objects.get_or_create(
         workspace=workspace, user=user, defaults={"role": Role(role)}
     )
     if not created:
-        raise WorkspaceError(f"{user.get_username()} is a member already.")
+        raise WorkspaceError(
+            _("%(username)s is a member already.") % {"username": user.get_username()}
+        )
     return membership
 
 
@@ -146,7 +151,7 @@ def change_role(*, member: Membership, role: Role) -> Membership:
     role = Role(role)
     with transaction.atomic():
         if member.role == Role.OWNER and role != Role.OWNER and not _owners_left_without(member):
-            raise WorkspaceError("The last owner stays owner: transfer ownership first.")
+            raise WorkspaceError(_("The last owner stays owner: transfer ownership first."))
         member.role = role
         member.save(update_fields=["role"])
     return member
@@ -156,18 +161,18 @@ def remove_member(*, member: Membership) -> None:
     """Take a member out (or let them leave). What they made stays in the workspace."""
     with transaction.atomic():
         if member.workspace.is_personal:
-            raise WorkspaceError("Nobody leaves their personal workspace.")
+            raise WorkspaceError(_("Nobody leaves their personal workspace."))
         if member.role == Role.OWNER and not _owners_left_without(member):
-            raise WorkspaceError("The last owner cannot leave: transfer ownership first.")
+            raise WorkspaceError(_("The last owner cannot leave: transfer ownership first."))
         member.delete()
 
 
 def transfer_ownership(*, owner: Membership, to: Membership) -> None:
     """Make `to` an owner and `owner` an admin, together."""
     if to.workspace_id != owner.workspace_id or to.pk == owner.pk:
-        raise WorkspaceError("Ownership goes to another member of this workspace.")
+        raise WorkspaceError(_("Ownership goes to another member of this workspace."))
     if owner.workspace.is_personal:
-        raise WorkspaceError("A personal workspace stays with its person.")
+        raise WorkspaceError(_("A personal workspace stays with its person."))
     with transaction.atomic():
         Membership.objects.filter(pk=to.pk).update(role=Role.OWNER)
         Membership.objects.filter(pk=owner.pk).update(role=Role.ADMIN)
@@ -184,9 +189,9 @@ def create_invitation(
     kept). The role can be no higher than the inviter's."""
     role = Role(role)
     if not Role(membership.role).at_least(role):
-        raise WorkspaceError("You can invite to your own role at most.")
+        raise WorkspaceError(_("You can invite to your own role at most."))
     if membership.workspace.is_personal:
-        raise WorkspaceError("A personal workspace has no other members: make a team.")
+        raise WorkspaceError(_("A personal workspace has no other members: make a team."))
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         workspace_id=membership.workspace_id,
@@ -222,7 +227,7 @@ def accept_invitation(*, invitation: Invitation, user: AbstractBaseUser) -> Memb
             return existing
         used = Invitation.objects.usable().filter(pk=invitation.pk).update(uses=F("uses") + 1)
         if not used:
-            raise WorkspaceError("This invitation has expired or been used up.")
+            raise WorkspaceError(_("This invitation has expired or been used up."))
         return Membership.objects.create(
             workspace_id=invitation.workspace_id, user=user, role=invitation.role
         )

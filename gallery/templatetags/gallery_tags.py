@@ -5,8 +5,11 @@ from datetime import timedelta
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import ngettext
 
-from gallery import policy
+from gallery import i18n, policy
 from gallery.models import Generation, Membership
 from gallery.services import catalog, generations
 
@@ -73,11 +76,13 @@ def max_upstream_posts(generation: Generation) -> int:
 def humanize_duration(duration: timedelta) -> str:
     """A cool-off as people say it: "15 minutes", "1 hour", "90 seconds"."""
     seconds = int(duration.total_seconds())
-    for unit, size in (("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        count = seconds // 3600
+        return ngettext("%(count)s hour", "%(count)s hours", count) % {"count": count}
+    if seconds >= 60 and seconds % 60 == 0:
+        count = seconds // 60
+        return ngettext("%(count)s minute", "%(count)s minutes", count) % {"count": count}
+    return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
 
 
 @register.simple_tag
@@ -94,3 +99,22 @@ def comment_html(comment) -> str:
     from gallery.services.comments import body_html
 
     return body_html(comment)
+
+
+@register.filter
+def lang_attr(text: str) -> SafeString | str:
+    """` lang="zh"` when user text (a prompt, a name) is in another language than the page, so
+    it is read aloud and hyphenated as what it is; nothing when they agree or it cannot tell."""
+    language = i18n.text_language(str(text or ""))
+    if not language or language == i18n.page_language():
+        return ""
+    return format_html(' lang="{}"', language)
+
+
+@register.filter
+def translated_error(generation: Generation) -> str:
+    """A generation's error in the viewer's language (stored as a gallery.i18n.Message by
+    newer workers; older rows have only their English words)."""
+    if generation.error_i18n:
+        return str(i18n.Message.from_json(generation.error_i18n))
+    return generation.error_message

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from gallery.forms import SignupForm
@@ -47,7 +48,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             window=timedelta(hours=1),
         ):
             form.add_error(
-                None, "Too many accounts were created from your address. Try again in an hour."
+                None, _("Too many accounts were created from your address. Try again in an hour.")
             )
             return render(request, "registration/signup.html", {"form": form}, status=429)
         with transaction.atomic():
@@ -58,7 +59,9 @@ def signup(request: HttpRequest) -> HttpResponse:
                 with suppress(workspaces.WorkspaceError):
                     membership = workspaces.accept_invitation(invitation=invitation, user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome to Atelier, {user.get_username()}.")
+        messages.success(
+            request, _("Welcome to Atelier, %(username)s.") % {"username": user.get_username()}
+        )
         return redirect("gallery:index", slug=membership.workspace.slug)
     return render(
         request,
@@ -69,7 +72,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 def _invitation(invite: str) -> Invitation | None:
     """The invitation named by "<id>.<token>" (as the accept page passes it), if usable."""
-    invitation_id, _, token = invite.partition(".")
+    invitation_id, _dot, token = invite.partition(".")
     if not invitation_id.isdigit() or not token:
         return None
     return workspaces.find_invitation(invitation_id=int(invitation_id), token=token)

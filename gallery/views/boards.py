@@ -8,6 +8,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -31,10 +33,6 @@ def _back(request: HtmxHttpRequest, fallback: str) -> HttpResponse:
     return redirect(following if following and allowed else fallback)
 
 
-def _plural(count: int, word: str = "image") -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
 @member_view(policy.Action.VIEW)
 @require_http_methods(["GET", "POST"])
 def board_list(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
@@ -49,7 +47,7 @@ def board_list(request: HtmxHttpRequest, membership: Membership) -> HttpResponse
                 name=form.cleaned_data["name"],
                 visibility=form.cleaned_data["visibility"],
             )
-            messages.success(request, f"Board “{board.name}” made.")
+            messages.success(request, _("Board “%(board)s” made.") % {"board": board.name})
             return redirect("gallery:board", pk=board.pk)
     context = {"boards": boards.board_list(membership=membership), "form": form}
     return render(request, "gallery/boards.html", context, status=400 if form.errors else 200)
@@ -84,7 +82,7 @@ def board_edit(request: HtmxHttpRequest, board: Board, membership: Membership) -
         visibility=form.cleaned_data["visibility"],
         cover_id=form.cleaned_data["cover"],
     )
-    messages.success(request, "Board saved.")
+    messages.success(request, _("Board saved."))
     return _back(request, board_url(board))
 
 
@@ -93,7 +91,9 @@ def board_edit(request: HtmxHttpRequest, board: Board, membership: Membership) -
 def board_delete(request: HtmxHttpRequest, board: Board, membership: Membership) -> HttpResponse:
     name = board.name
     boards.delete_board(board=board)
-    messages.success(request, f"Board “{name}” deleted; its images stay in the gallery.")
+    messages.success(
+        request, _("Board “%(board)s” deleted; its images stay in the gallery.") % {"board": name}
+    )
     return redirect("gallery:boards", slug=membership.workspace.slug)
 
 
@@ -112,10 +112,18 @@ def board_add_images(request: HtmxHttpRequest, membership: Membership) -> HttpRe
         raise Http404("No such board.")
     ids = _image_ids(request)
     if not ids:
-        messages.error(request, "Select at least one image to put on the board.")
+        messages.error(request, _("Select at least one image to put on the board."))
     else:
         added = boards.add_images(board=board, membership=membership, ids=ids)
-        messages.success(request, f"Added {_plural(added)} to “{board.name}”.")
+        messages.success(
+            request,
+            ngettext(
+                "Added %(count)s image to “%(board)s”.",
+                "Added %(count)s images to “%(board)s”.",
+                added,
+            )
+            % {"count": added, "board": board.name},
+        )
     return _back(request, board_url(board))
 
 
@@ -125,7 +133,15 @@ def board_remove_images(
     request: HtmxHttpRequest, board: Board, membership: Membership
 ) -> HttpResponse:
     removed = boards.remove_images(board=board, ids=_image_ids(request))
-    messages.success(request, f"Took {_plural(removed)} off “{board.name}”.")
+    messages.success(
+        request,
+        ngettext(
+            "Took %(count)s image off “%(board)s”.",
+            "Took %(count)s images off “%(board)s”.",
+            removed,
+        )
+        % {"count": removed, "board": board.name},
+    )
     return _back(request, board_url(board))
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
+from gallery import i18n
 from gallery.models import Membership
 
 
@@ -27,3 +29,14 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "workspace": membership.workspace if membership is not None else None,
         "switchable_memberships": switchable,
     }
+
+
+def preferences(request: HttpRequest) -> dict[str, Any]:
+    """`time_zone_detect_url` while a signed-in user has no time zone stored: the page asks
+    their browser for it once (static/gallery/i18n.js)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not hasattr(request, "session"):
+        return {}
+    if i18n.preferences_of_session(request).get("time_zone"):
+        return {}
+    return {"time_zone_detect_url": reverse("gallery:time_zone_detect")}

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
@@ -116,7 +117,7 @@ def generate(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
 
     if not request.htmx:
         if created:
-            messages.success(request, "Generating… it appears at the top of the gallery.")
+            messages.success(request, _("Generating… it appears at the top of the gallery."))
         return redirect("gallery:index", slug=membership.workspace.slug)
     # The card goes on top of the list; a fresh form (new idempotency key, same choices) swaps in
     # out of band, so the next submit is a new generation and a double click is not.
@@ -169,7 +170,7 @@ def generation_cancel(
 ) -> HttpResponse:
     canceled = generations.cancel_generation(generation=generation)
     if not canceled and not request.htmx:  # with htmx, the card itself shows what happened
-        messages.info(request, "That generation had already finished.")
+        messages.info(request, _("That generation had already finished."))
     return card_or_redirect(request, generation, membership)
 
 
@@ -180,7 +181,7 @@ def generation_retry(
 ) -> HttpResponse:
     retried = generations.retry_generation(generation=generation)
     if not retried and not request.htmx:  # with htmx, the card itself shows what happened
-        messages.info(request, "Only a failed or canceled generation can be retried.")
+        messages.info(request, _("Only a failed or canceled generation can be retried."))
     return card_or_redirect(request, generation, membership)
 
 
@@ -197,7 +198,7 @@ def generation_delete(
         return HttpResponse("")  # the card goes away
     messages.success(
         request,
-        "Dismissed.",
+        _("Dismissed."),
         extra_tags=f"undo:{reverse('gallery:generation_restore', args=[generation.pk])}",
     )
     return redirect("gallery:index", slug=membership.workspace.slug)
@@ -215,7 +216,7 @@ def generation_restore(
             Generation.objects.for_member(membership).with_live_images().get(pk=generation.pk)
         )
         return render_queue_item(request, generation, announce=False)
-    messages.success(request, "Restored.")
+    messages.success(request, _("Restored."))
     return redirect("gallery:index", slug=membership.workspace.slug)
 
 

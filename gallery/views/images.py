@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -65,7 +66,7 @@ def image_delete(request: HtmxHttpRequest, image: Image, membership: Membership)
     trash.trash_images(images=[image])
     messages.success(
         request,
-        "Moved to the trash.",
+        _("Moved to the trash."),
         extra_tags=f"undo:{reverse('gallery:image_restore', args=[image.pk])}",
     )
     gallery_url = reverse("gallery:index", kwargs={"slug": membership.workspace.slug})
@@ -78,7 +79,7 @@ def image_delete(request: HtmxHttpRequest, image: Image, membership: Membership)
 @require_POST
 def image_restore(request: HtmxHttpRequest, image: Image, membership: Membership) -> HttpResponse:
     trash.restore_images(images=[image])
-    messages.success(request, "Restored.")
+    messages.success(request, _("Restored."))
     gallery_url = reverse("gallery:index", kwargs={"slug": membership.workspace.slug})
     if request.htmx:
         current = request.headers.get("HX-Current-URL")
@@ -119,7 +120,7 @@ def images_zip(request: HtmxHttpRequest, membership: Membership) -> HttpResponse
         Image.objects.for_member(membership).live().filter(pk__in=ids).select_related("generation")
     )
     if not ids:
-        messages.error(request, "Select at least one image to download.")
+        messages.error(request, _("Select at least one image to download."))
         return redirect("gallery:index", slug=membership.workspace.slug)
     if selected.count() != len(set(ids)):
         raise Http404("No such image.")
@@ -137,7 +138,7 @@ def generation_rerun(
     request: HtmxHttpRequest, source: Generation, membership: Membership
 ) -> HttpResponse:
     try:
-        _, created = generations.create_generation(
+        _generation, created = generations.create_generation(
             membership=membership,
             params=generations.GenerationParams.from_generation(source),
             idempotency_key=request.POST.get("idempotency_key")
@@ -147,7 +148,7 @@ def generation_rerun(
         messages.error(request, str(limit))
         created = False
     if created:
-        messages.success(request, "Running it again: the new images appear at the top.")
+        messages.success(request, _("Running it again: the new images appear at the top."))
     gallery_url = reverse("gallery:index", kwargs={"slug": membership.workspace.slug})
     if request.htmx:
         return HttpResponseClientRedirect(gallery_url)

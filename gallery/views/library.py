@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -76,14 +78,14 @@ def budget_settings(request: HtmxHttpRequest, membership: Membership) -> HttpRes
     ]
     rules_form = ModelRulesForm(data, workspace=workspace)
     forms_valid = [form.is_valid(), rules_form.is_valid()] if data is not None else [False]
-    if all(forms_valid) and all(member_form.is_valid() for _, member_form in member_forms):
+    if all(forms_valid) and all(member_form.is_valid() for _member, member_form in member_forms):
         with transaction.atomic():
             workspace = form.save(commit=False)
             workspace.model_rules = rules_form.rules()
             workspace.save()
-            for _, member_form in member_forms:
+            for _member, member_form in member_forms:
                 member_form.save()
-        messages.success(request, "Budget saved.")
+        messages.success(request, _("Budget saved."))
         return redirect("gallery:budget", slug=workspace.slug)
     context = {"form": form, "member_forms": member_forms, "rules_form": rules_form}
     return render(request, "gallery/budget.html", context, status=400 if data else 200)
@@ -105,5 +107,9 @@ def trash_page(request: HtmxHttpRequest, membership: Membership) -> HttpResponse
 @require_POST
 def trash_empty(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     removed = trash.empty_trash(workspace=membership.workspace)
-    messages.success(request, f"Deleted {removed} image{'s' if removed != 1 else ''} for good.")
+    messages.success(
+        request,
+        ngettext("Deleted %(count)s image for good.", "Deleted %(count)s images for good.", removed)
+        % {"count": removed},
+    )
     return redirect("gallery:trash", slug=membership.workspace.slug)

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gallery import policy
@@ -37,9 +38,13 @@ def workspace_create(request: HtmxHttpRequest) -> HttpResponse:
         name = request.POST.get("name", "").strip()[:80]
         if name:
             membership = workspaces.create_team_workspace(user=request.user, name=name)
-            messages.success(request, f"{name} is ready: invite people from its members page.")
+            messages.success(
+                request,
+                _("%(workspace)s is ready: invite people from its members page.")
+                % {"workspace": name},
+            )
             return redirect("gallery:members", slug=membership.workspace.slug)
-        error = "A workspace needs a name."
+        error = _("A workspace needs a name.")
     return render(request, "gallery/workspace_new.html", {"error": error})
 
 
@@ -83,14 +88,18 @@ def _refused(request: HtmxHttpRequest, membership: Membership, error: Exception)
 def member_add(request: HtmxHttpRequest, membership: Membership) -> HttpResponse:
     role = request.POST.get("role", "")
     if role not in policy.assignable_roles(membership):
-        return _refused(request, membership, workspaces.WorkspaceError("Choose a role."))
+        return _refused(request, membership, workspaces.WorkspaceError(_("Choose a role.")))
     try:
         added = workspaces.add_member(
             workspace=membership.workspace, username=request.POST.get("username", ""), role=role
         )
     except workspaces.WorkspaceError as error:
         return _refused(request, membership, error)
-    messages.success(request, f"{added.user.get_username()} is a member now ({added.role}).")
+    messages.success(
+        request,
+        _("%(username)s is a member now (%(role)s).")
+        % {"username": added.user.get_username(), "role": Role(added.role).label},
+    )
     return _back_to_members(request, membership)
 
 
@@ -103,7 +112,7 @@ def _target(membership: Membership, member_id: int) -> Membership:
         workspace_id=membership.workspace_id,
     )
     if not policy.can_manage_member(membership, target):
-        raise PermissionDenied("Admins manage members up to their own role.")
+        raise PermissionDenied(_("Admins manage members up to their own role."))
     return target
 
 
@@ -113,12 +122,16 @@ def member_role(request: HtmxHttpRequest, membership: Membership, member_id: int
     target = _target(membership, member_id)
     role = request.POST.get("role", "")
     if role not in policy.assignable_roles(membership):
-        return _refused(request, membership, workspaces.WorkspaceError("Choose a role."))
+        return _refused(request, membership, workspaces.WorkspaceError(_("Choose a role.")))
     try:
         workspaces.change_role(member=target, role=role)
     except workspaces.WorkspaceError as error:
         return _refused(request, membership, error)
-    messages.success(request, f"{target.user.get_username()} is {target.role} now.")
+    messages.success(
+        request,
+        _("%(username)s is %(role)s now.")
+        % {"username": target.user.get_username(), "role": Role(target.role).label},
+    )
     return _back_to_members(request, membership)
 
 
@@ -133,7 +146,9 @@ def member_remove(request: HtmxHttpRequest, membership: Membership, member_id: i
     if target.user_id == membership.user_id:
         return redirect("gallery:home")
     messages.success(
-        request, f"{target.user.get_username()} was removed; what they made stays here."
+        request,
+        _("%(username)s was removed; what they made stays here.")
+        % {"username": target.user.get_username()},
     )
     return _back_to_members(request, membership)
 
@@ -146,7 +161,9 @@ def workspace_leave(request: HtmxHttpRequest, membership: Membership) -> HttpRes
     except workspaces.WorkspaceError as error:
         return _refused(request, membership, error)
     request.session.pop(SESSION_WORKSPACE, None)
-    messages.success(request, f"You left {membership.workspace.name}.")
+    messages.success(
+        request, _("You left %(workspace)s.") % {"workspace": membership.workspace.name}
+    )
     return redirect("gallery:home")
 
 
@@ -157,7 +174,7 @@ def invitation_create(request: HtmxHttpRequest, membership: Membership) -> HttpR
     role = request.POST.get("role", "")
     days, uses = request.POST.get("days", "7"), request.POST.get("max_uses", "1")
     if role not in policy.assignable_roles(membership) or not days.isdigit() or not uses.isdigit():
-        return _refused(request, membership, workspaces.WorkspaceError("Choose a role."))
+        return _refused(request, membership, workspaces.WorkspaceError(_("Choose a role.")))
     try:
         invitation, token = workspaces.create_invitation(
             membership=membership, role=role, days=int(days), max_uses=int(uses)
@@ -180,7 +197,7 @@ def invitation_revoke(
         Invitation.objects.filter(workspace_id=membership.workspace_id), pk=invitation_id
     )
     workspaces.revoke_invitation(invitation=invitation)
-    messages.success(request, "The invitation link no longer works.")
+    messages.success(request, _("The invitation link no longer works."))
     return _back_to_members(request, membership)
 
 
@@ -193,7 +210,7 @@ def workspace_rename(request: HtmxHttpRequest, membership: Membership) -> HttpRe
         )
     except workspaces.WorkspaceError as error:
         return _refused(request, membership, error)
-    messages.success(request, "Renamed.")
+    messages.success(request, _("Renamed."))
     return _back_to_members(request, membership)
 
 
@@ -208,11 +225,11 @@ def workspace_transfer(request: HtmxHttpRequest, membership: Membership) -> Http
     )
     try:
         if to is None:
-            raise workspaces.WorkspaceError("Choose the member who becomes owner.")
+            raise workspaces.WorkspaceError(_("Choose the member who becomes owner."))
         workspaces.transfer_ownership(owner=membership, to=to)
     except workspaces.WorkspaceError as error:
         return _refused(request, membership, error)
-    messages.success(request, "Ownership transferred: you are an admin of this workspace now.")
+    messages.success(request, _("Ownership transferred: you are an admin of this workspace now."))
     return _back_to_members(request, membership)
 
 
@@ -224,7 +241,9 @@ def workspace_delete(request: HtmxHttpRequest, membership: Membership) -> HttpRe
     except workspaces.WorkspaceError as error:
         return _refused(request, membership, error)
     request.session.pop(SESSION_WORKSPACE, None)
-    messages.success(request, f"{membership.workspace.name} was deleted.")
+    messages.success(
+        request, _("%(workspace)s was deleted.") % {"workspace": membership.workspace.name}
+    )
     return redirect("gallery:home")
 
 
@@ -235,7 +254,7 @@ def invitation(request: HtmxHttpRequest, pk: int, token: str) -> HttpResponse:
     A wrong, expired, used-up or revoked link is a 404 alike."""
     found = workspaces.find_invitation(invitation_id=pk, token=token)
     if found is None:
-        raise Http404("This invitation link does not work (wrong, expired, used up or revoked).")
+        raise Http404(_("This invitation link does not work (wrong, expired, used up or revoked)."))
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect(f"{reverse('login')}?next={request.path}")
@@ -243,7 +262,11 @@ def invitation(request: HtmxHttpRequest, pk: int, token: str) -> HttpResponse:
             membership = workspaces.accept_invitation(invitation=found, user=request.user)
         except workspaces.WorkspaceError as error:
             raise Http404(str(error)) from error
-        messages.success(request, f"Welcome to {found.workspace.name} ({membership.role}).")
+        messages.success(
+            request,
+            _("Welcome to %(workspace)s (%(role)s).")
+            % {"workspace": found.workspace.name, "role": Role(membership.role).label},
+        )
         return redirect("gallery:index", slug=found.workspace.slug)
     return render(
         request,

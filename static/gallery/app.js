@@ -297,9 +297,9 @@ document.addEventListener("click", async (event) => {
   const source = document.querySelector(button.dataset.copy);
   try {
     await navigator.clipboard.writeText(source.textContent.trim());
-    button.textContent = "Copied";
+    button.textContent = gettext("Copied");
   } catch {
-    button.textContent = "Select and copy the prompt";
+    button.textContent = gettext("Select and copy the prompt");
   }
 });
 

@@ -75,6 +75,9 @@ workspace_transfer  POST    workspace   404         403     403       403     40
 workspace_delete    POST    workspace   404         403     403       403     403    302
 workspace_create    GET     -           200         200     200       200     200    200
 workspace_create    POST    -           302         302     302       302     302    302
+preferences         GET     -           200         200     200       200     200    200
+preferences         POST    -           302         302     302       302     302    302
+time_zone_detect    POST    -           204         204     204       204     204    204
 invitation          GET     invite      200         200     200       200     200    200
 invitation          POST    invite      302         302     302       302     302    302
 image_share         POST    image       404         403     403       200     200    200
@@ -232,6 +235,8 @@ def data_for(row: dict[str, str], team) -> dict[str, object]:
         "workspace_rename": {"name": "Renamed"},
         "workspace_transfer": {"member": team["member"].pk},
         "workspace_create": {"name": "Another team"},
+        "preferences": {"language": "zh-hans", "time_zone": "Asia/Shanghai"},
+        "time_zone_detect": {"time_zone": "Europe/Paris"},
     }.get(row["route"], {})
 
 
@@ -244,7 +249,15 @@ def test_role_matrix(client, team, row, role):
 
 
 # Pages that are not one workspace's or one row's: any logged-in user may open them.
-OPEN_TO_EVERYONE = {"home", "workspace_create", "invitation", "shared", "shared_file"}
+OPEN_TO_EVERYONE = {
+    "home",
+    "workspace_create",
+    "invitation",
+    "shared",
+    "shared_file",
+    "preferences",
+    "time_zone_detect",
+}
 # Pages anyone holding the link may open, logged in or not (tests/views/test_sharing.py).
 NO_LOGIN = {"home", "invitation", "shared", "shared_file"}
 
@@ -419,7 +432,15 @@ def top_level_route_names() -> set[str]:
 
 
 def test_operator_urls_are_listed_and_need_no_login_but_show_no_user_data(client, settings, team):
-    accounts = {"signup", "login", "logout", "password_change", "password_change_done"}
+    accounts = {
+        "signup",
+        "login",
+        "logout",
+        "password_change",
+        "password_change_done",
+        "set_language",
+        "javascript_catalog",
+    }
     assert top_level_route_names() == OPERATOR_ROUTES | accounts
     settings.METRICS_TOKEN = "token"
     for name in sorted(OPERATOR_ROUTES):
