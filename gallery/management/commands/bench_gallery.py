@@ -415,7 +415,7 @@ GENERATION_COLUMNS = (
     "id", "workspace_id", "created_by_id", "parent_id", "idempotency_key", "prompt",
     "prompt_normalized", "model", "size", "aspect_ratio", "n", "quality", "resolution",
     "response_format", "estimated_cost", "extra_params", "status", "error_kind",
-    "error_message", "request_body", "response_created", "usage", "revised_prompt",
+    "error_message", "error_i18n", "request_body", "response_created", "usage", "revised_prompt",
     "attempts", "lease_owner", "lease_expires_at", "created_at", "started_at", "finished_at",
     "api_ms", "download_ms", "deleted_at",
 )
@@ -497,6 +497,7 @@ def generate_rows(
             "status": status,
             "error_kind": "api_error" if failed else "",
             "error_message": "The provider refused the request." if failed else "",
+            "error_i18n": None,  # shown as error_message, like rows from before it
             "request_body": None,
             "response_created": int(created_at.timestamp()) if finished else None,
             "usage": usage_json(rng, status, image_count),
