@@ -14,9 +14,9 @@ from gallery.views import (
     images,
     library,
     media,
+    preferences,
     review,
     sharing,
-    preferences,
     workspaces,
 )
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('gallery', '0013_share_links'),
+        ('gallery', '0014_comments'),
     ]
 
     operations = [
