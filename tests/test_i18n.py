@@ -209,3 +209,38 @@ def test_role_names_and_statuses_are_translated(user_client):
     make_user("grace", "a-long-unusual-pass-42")
     with translation.override("zh-hans"):
         assert str(Role.EDITOR.label) == "编辑者"
+
+
+@pytest.mark.django_db
+def test_a_failed_generation_s_error_is_kept_as_a_message_and_shown_in_the_viewer_s_language(
+    client, user, membership
+):
+    from gallery.services import images_api
+    from gallery.services.generations import error_fields, gave_up_message
+    from tests.factories import make_generation
+
+    error = images_api.RateLimitedError(
+        Message.join(
+            [
+                Message(gettext_noop("The image service is busy with too many requests.")),
+                images_api.errors.try_again(5),
+            ]
+        )
+    )
+    assert error.user_message == (
+        "The image service is busy with too many requests. Try again in about 5 seconds."
+    )
+    last_word = gave_up_message(error, attempts=3)
+    fields = error_fields(error.kind, last_word)
+    assert fields["error_message"] == (
+        "The image service is busy with too many requests. Atelier tried 3 times, then "
+        "stopped. Press Retry to try again later."
+    )
+    generation = make_generation(
+        created_by=user, workspace=membership.workspace, status="failed", **fields
+    )
+    UserPreference.objects.create(user=user, language="zh-hans")
+    client.force_login(user)
+    page = client.get(reverse("gallery:generation", args=[generation.pk])).content.decode()
+    assert "图像服务请求过多，正忙。Atelier 已尝试 3 次，现已停止。请稍后点击“重试”。" in page
+    assert "失败" in page

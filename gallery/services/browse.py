@@ -36,6 +36,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gallery.models import (
     Generation,
@@ -64,7 +65,7 @@ THUMBNAILS_PER_PROMPT = 6
 _TRUE = frozenset({"1", "true", "on", "yes"})
 
 
-OUT_OF_RANGE_DATES = (
+OUT_OF_RANGE_DATES = gettext_lazy(
     "Dates must fall between the years 1 and 9999 where you are; that date was left out."
 )
 

@@ -30,7 +30,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from gallery.i18n import Message
 from gallery.models import Generation
 from gallery.services import budgets, catalog, images_api, imaging
 
@@ -140,8 +142,7 @@ def cancel_generation(*, generation: Generation) -> bool:
         finished_at=timezone.now(),
         lease_owner="",
         lease_expires_at=None,
-        error_kind="canceled",
-        error_message="Canceled.",
+        **error_fields("canceled", Message(gettext_noop("Canceled."))),
     )
     generation.refresh_from_db()
     return bool(canceled)
@@ -158,6 +159,7 @@ def retry_generation(*, generation: Generation) -> bool:
             attempts=0,
             error_kind="",
             error_message="",
+            error_i18n=None,
             started_at=None,
             finished_at=None,
             lease_owner="",
@@ -379,10 +381,15 @@ def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
             generation,
             worker_id,
             status=Generation.Status.FAILED,
-            error_kind="gave_up",
-            error_message=(
-                f"This generation was interrupted {generation.attempts - 1} times, so Atelier "
-                "stopped trying. Press Retry to try again."
+            **error_fields(
+                "gave_up",
+                Message(
+                    gettext_noop(
+                        "This generation was interrupted %(count)s times, so Atelier stopped "
+                        "trying. Press Retry to try again."
+                    ),
+                    count=generation.attempts - 1,
+                ),
             ),
         )
     try:
@@ -396,8 +403,12 @@ def run_generation(*, generation_id: int, worker_id: str | None = None) -> str:
             generation,
             worker_id,
             status=Generation.Status.FAILED,
-            error_kind="internal",
-            error_message="Something went wrong on our side. Press Retry to try again.",
+            **error_fields(
+                "internal",
+                Message(
+                    gettext_noop("Something went wrong on our side. Press Retry to try again.")
+                ),
+            ),
         )
 
 
@@ -416,7 +427,7 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
     _release_connection()
     result = images_api.generate(request=GenerationParams.from_generation(generation))
 
-    problems: list[str] = []
+    problems: list[Message] = []
     stored = 0
     revised_prompts: list[str] = []
     returned, missing = len(result.images), result.missing
@@ -428,8 +439,16 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
         if result_image.revised_prompt and result_image.revised_prompt not in revised_prompts:
             revised_prompts.append(result_image.revised_prompt)
         if result_image.error is not None or result_image.data is None:
-            reason = result_image.error.user_message if result_image.error else "no data came back"
-            problems.append(f"Image {position}: {reason}")
+            reason = (
+                result_image.error.message
+                if result_image.error
+                else Message(gettext_noop("no data came back"))
+            )
+            problems.append(
+                Message(
+                    gettext_noop("Image %(position)s: %(reason)s"), position=position, reason=reason
+                )
+            )
             continue
         if not _still_ours(generation, worker_id):
             # Canceled, or taken over after our lease lapsed: keep nothing more.
@@ -438,17 +457,24 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
         try:
             _store_result_image(generation, result_image)
         except imaging.InvalidImageError as error:
-            problems.append(str(error))  # "Image 3 could not be read: …"
+            problems.append(error.message)  # "Image 3 could not be read: …"
             continue
         stored += 1
     if missing:
         problems.insert(
-            0, f"The service returned {returned} of the {generation.n} images asked for."
+            0,
+            Message(
+                gettext_noop(
+                    "The service returned %(returned)s of the %(asked)s images asked for."
+                ),
+                returned=returned,
+                asked=generation.n,
+            ),
         )
 
     if stored == 0:
         status, kind = Generation.Status.FAILED, "no_images"
-        problems.insert(0, "No usable image came back.")
+        problems.insert(0, Message(gettext_noop("No usable image came back.")))
     elif stored < generation.n:
         status, kind = Generation.Status.PARTIAL, "partial"
     else:
@@ -457,8 +483,7 @@ def _call_and_store(generation: Generation, worker_id: str) -> str:
         generation,
         worker_id,
         status=status,
-        error_kind=kind,
-        error_message=" ".join(problems),
+        **error_fields(kind, Message.join(problems) if problems else None),
         request_body=_stored_request_body(result.request_bodies),
         response_created=result.created,
         usage=result.usage,
@@ -529,8 +554,18 @@ def _handle_api_error(
                 status=Generation.Status.QUEUED,
                 lease_owner="",
                 lease_expires_at=timezone.now() + timedelta(seconds=delay) + QUEUED_GRACE,
-                error_kind=error.kind,
-                error_message=f"{error.user_message} Trying again in {delay:.0f} s.",
+                **error_fields(
+                    error.kind,
+                    Message.join(
+                        [
+                            error.message,
+                            Message(
+                                gettext_noop("Trying again in %(seconds)s s."),
+                                seconds=f"{delay:.0f}",
+                            ),
+                        ]
+                    ),
+                ),
             )
             if requeued:
                 enqueue(generation_id=generation.pk, delay_seconds=delay)
@@ -539,20 +574,48 @@ def _handle_api_error(
         generation,
         worker_id,
         status=Generation.Status.FAILED,
-        error_kind=error.kind,
-        error_message=gave_up_message(error, attempts=generation.attempts),
+        **error_fields(error.kind, gave_up_message(error, attempts=generation.attempts)),
     )
 
 
-def gave_up_message(error: images_api.ImagesAPIError, *, attempts: int) -> str:
+def error_fields(kind: str, message: Message | None) -> dict[str, Any]:
+    """A generation's error columns: its kind, its English words (logs, the admin) and the
+    message itself, which each viewer reads in their own language (gallery.i18n)."""
+    if message is None:
+        return {"error_kind": kind, "error_message": "", "error_i18n": None}
+    return {
+        "error_kind": kind,
+        "error_message": message.english(),
+        "error_i18n": message.to_json(),
+    }
+
+
+def gave_up_message(error: images_api.ImagesAPIError, *, attempts: int) -> Message:
     """The last word on a failed generation. An error worth retrying says "try again in about
     2 seconds" to the next attempt; once Atelier stops trying, that would be a false promise."""
     if not error.retriable:
-        return error.user_message
-    sentences = re.split(r"(?<=[.!?])\s+", error.user_message.strip())
-    kept = " ".join(s for s in sentences if not s.casefold().startswith("try again"))
-    tries = f"{attempts} times" if attempts != 1 else "once"
-    return f"{kept} Atelier tried {tries}, then stopped. Press Retry to try again later."
+        return error.message
+    parts = error.message.parts if error.message.parts is not None else [error.message]
+    kept: list[Message | str] = []
+    for part in parts:
+        if part.msgid in images_api.TRY_AGAIN_MSGIDS:
+            continue
+        if part.msgid == "%(text)s":  # plain words: drop their own "Try again ..." sentences
+            sentences = re.split(r"(?<=[.!?])\s+", str(part).strip())
+            part = " ".join(s for s in sentences if not s.casefold().startswith("try again"))
+        kept.append(part)
+    if attempts == 1:
+        tries = Message(
+            gettext_noop("Atelier tried once, then stopped. Press Retry to try again later.")
+        )
+    else:
+        tries = Message(
+            gettext_noop(
+                "Atelier tried %(count)s times, then stopped. Press Retry to try again later."
+            ),
+            count=attempts,
+        )
+    return Message.join([*kept, tries])
 
 
 def _finish(generation: Generation, worker_id: str, *, status: str, **fields: Any) -> str:

@@ -19,6 +19,8 @@ from datetime import timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gallery.models import Board, Image, Membership, ShareLink
 
@@ -26,11 +28,11 @@ MIN_HOURS = 1
 MAX_HOURS = 30 * 24
 # What the form offers: an hour to thirty days.
 EXPIRY_CHOICES: list[tuple[int, str]] = [
-    (1, "1 hour"),
-    (24, "1 day"),
-    (72, "3 days"),
-    (168, "7 days"),
-    (720, "30 days"),
+    (1, gettext_lazy("1 hour")),
+    (24, gettext_lazy("1 day")),
+    (72, gettext_lazy("3 days")),
+    (168, gettext_lazy("7 days")),
+    (720, gettext_lazy("30 days")),
 ]
 SELECTOR_LENGTH = 16
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{40,80}")
@@ -60,12 +62,12 @@ def create_share_link(
     """A link to `image` or `board` (one of them, of the member's workspace; the caller has
     checked the member may see it and may share), valid for `hours`, and its token."""
     if (image is None) == (board is None):
-        raise SharingError("Share one image or one board.")
+        raise SharingError(_("Share one image or one board."))
     target = image if image is not None else board
     if target.workspace_id != membership.workspace_id:  # type: ignore[union-attr]
-        raise SharingError("That is not in this workspace.")
+        raise SharingError(_("That is not in this workspace."))
     if not MIN_HOURS <= hours <= MAX_HOURS:
-        raise SharingError("A link lasts from an hour to thirty days.")
+        raise SharingError(_("A link lasts from an hour to thirty days."))
     selector = secrets.token_urlsafe(12)[:SELECTOR_LENGTH]
     verifier = secrets.token_urlsafe(32)
     link = ShareLink.objects.create(

@@ -21,6 +21,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery import policy
@@ -104,7 +105,7 @@ def share_revoke(request: HtmxHttpRequest, membership: Membership, link_id: int)
         raise Http404("No such link.")
     policy.require(membership, policy.Action.MANAGE_SHARE, link)
     sharing.revoke_share_link(link=link)
-    messages.success(request, "The link no longer opens.")
+    messages.success(request, _("The link no longer opens."))
     return redirect("gallery:shares", slug=membership.workspace.slug)
 
 
@@ -127,9 +128,9 @@ def _plain(request: HtmxHttpRequest, status: int, message: str) -> HttpResponse:
 def _live_link(request: HtmxHttpRequest, token: str) -> ShareLink | HttpResponse:
     link = sharing.find_share_link(token=token)
     if link is None:
-        return _plain(request, 404, "There is no such link.")
+        return _plain(request, 404, _("There is no such link."))
     if sharing.is_gone(link):
-        return _plain(request, 410, "This link has expired or was turned off.")
+        return _plain(request, 410, _("This link has expired or was turned off."))
     return link
 
 
@@ -137,7 +138,7 @@ def _live_link(request: HtmxHttpRequest, token: str) -> ShareLink | HttpResponse
 @require_GET
 def shared(request: HtmxHttpRequest, token: str) -> HttpResponse:
     if _throttled(request, "page", settings.SHARE_PAGE_RATE_LIMIT):
-        return _plain(request, 429, "Too many requests: wait a minute and try again.")
+        return _plain(request, 429, _("Too many requests: wait a minute and try again."))
     link = _live_link(request, token)
     if isinstance(link, HttpResponse):
         return link
@@ -150,7 +151,7 @@ def shared(request: HtmxHttpRequest, token: str) -> HttpResponse:
         "token": token,
         "images": [(sharing.image_key(image), image) for image in images],
         "page": images,
-        "title": link.board.name if link.board is not None else "Shared image",
+        "title": link.board.name if link.board is not None else _("Shared image"),
     }
     return _public(render(request, "gallery/shared.html", context))
 
@@ -161,7 +162,7 @@ def shared_file(request: HtmxHttpRequest, token: str, key: str, variant: str) ->
     """A shared image's thumbnail, or its original when the link allows downloads (as the
     stored file, with no provenance: that names ids of the workspace)."""
     if _throttled(request, "file", settings.SHARE_FILE_RATE_LIMIT):
-        return _plain(request, 429, "Too many requests: wait a minute and try again.")
+        return _plain(request, 429, _("Too many requests: wait a minute and try again."))
     link = _live_link(request, token)
     if isinstance(link, HttpResponse):
         return link

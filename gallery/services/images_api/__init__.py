@@ -31,6 +31,7 @@ from gallery.services.images_api.dialects import (
 )
 from gallery.services.images_api.downloads import download_image
 from gallery.services.images_api.errors import (
+    TRY_AGAIN_MSGIDS,
     AuthError,
     BadResponseError,
     DownloadError,
@@ -54,6 +55,7 @@ from gallery.services.images_api.retries import (
 from gallery.services.images_api.transport import BlockedAddressError, http_client
 
 __all__ = [
+    "TRY_AGAIN_MSGIDS",
     "AuthError",
     "BadResponseError",
     "BlockedAddressError",

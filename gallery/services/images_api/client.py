@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from gallery.i18n import Message
 from gallery.services import catalog
 from gallery.services.images_api.demo import generate_demo
 from gallery.services.images_api.dialects import ImageRequest, build_request_bodies
@@ -24,6 +26,7 @@ from gallery.services.images_api.errors import (
     RateLimitedError,
     RejectedError,
     UnavailableError,
+    try_again,
 )
 from gallery.services.images_api.responses import (
     Answer,
@@ -97,8 +100,13 @@ def _read_capped(response: httpx.Response, *, cap: int) -> bytearray:
 
 def _oversized(size: int, cap: int) -> BadResponseError:
     return BadResponseError(
-        f"The image service sent back more than {cap / 2**20:.0f} MB, more than Atelier "
-        "accepts in one answer.",
+        Message(
+            gettext_noop(
+                "The image service sent back more than %(megabytes)s MB, more than Atelier "
+                "accepts in one answer."
+            ),
+            megabytes=f"{cap / 2**20:.0f}",
+        ),
         detail=f"at least {size:,} bytes (IMAGES_API_MAX_RESPONSE_BYTES={cap:,})",
     )
 
@@ -136,8 +144,13 @@ def call_generation(*, body: dict[str, Any], key: str, url: str) -> CallOutcome:
             error: ImagesAPIError = exc
         except httpx.ReadTimeout as exc:
             error = UnavailableError(
-                f"The image service did not answer within {timeout_seconds:g} seconds. It may "
-                "still make the images, so Atelier did not ask again.",
+                Message(
+                    gettext_noop(
+                        "The image service did not answer within %(seconds)s seconds. It may "
+                        "still make the images, so Atelier did not ask again."
+                    ),
+                    seconds=f"{timeout_seconds:g}",
+                ),
                 retriable=False,
                 detail=str(exc) or "read timeout",
             )
@@ -150,19 +163,33 @@ def call_generation(*, body: dict[str, Any], key: str, url: str) -> CallOutcome:
             # The request never reached the service in full, so asking again cannot double-bill.
             never_sent = True
             error = UnavailableError(
-                "Atelier could not reach the image service. Try again shortly.",
+                Message.join(
+                    [
+                        Message(gettext_noop("Atelier could not reach the image service.")),
+                        try_again(),
+                    ]
+                ),
                 detail=f"{type(exc).__name__}: {exc}",
             )
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             error = UnavailableError(
-                "The image service address is misconfigured; the operator should check "
-                "IMAGES_API_BASE_URL.",
+                Message(
+                    gettext_noop(
+                        "The image service address is misconfigured; the operator should check "
+                        "IMAGES_API_BASE_URL."
+                    )
+                ),
                 retriable=False,
                 detail=str(exc),
             )
         except httpx.TransportError as exc:
             error = UnavailableError(
-                "The connection to the image service broke off. Try again shortly.",
+                Message.join(
+                    [
+                        Message(gettext_noop("The connection to the image service broke off.")),
+                        try_again(),
+                    ]
+                ),
                 detail=f"{type(exc).__name__}: {exc}",
             )
         else:
@@ -265,7 +292,9 @@ def _decode_item(index: int, item: Item) -> ResultImage:
     return ResultImage(
         index=index,
         revised_prompt=item.revised_prompt,
-        error=BadResponseError("The image service sent an entry with no image in it."),
+        error=BadResponseError(
+            Message(gettext_noop("The image service sent an entry with no image in it."))
+        ),
     )
 
 
@@ -313,7 +342,9 @@ def generate(*, request: ImageRequest) -> GenerationResult:
     try:
         spec = catalog.get_model(request.model)
     except catalog.UnknownModel:
-        raise RejectedError(f"The model {request.model!r} is not offered.") from None
+        raise RejectedError(
+            Message(gettext_noop("The model '%(model)s' is not offered."), model=request.model)
+        ) from None
     bodies = build_request_bodies(spec, request)
     if spec.demo:
         return generate_demo(spec, request, bodies)
@@ -321,7 +352,11 @@ def generate(*, request: ImageRequest) -> GenerationResult:
     key = provider.api_key()
     if not key:
         raise AuthError(
-            "The image service is not configured (no API key); only the demo model works.",
+            Message(
+                gettext_noop(
+                    "The image service is not configured (no API key); only the demo model works."
+                )
+            ),
             detail=f"provider {provider.name!r} has no key"
             + (f" (set {provider.api_key_env})" if provider.api_key_env else ""),
         )

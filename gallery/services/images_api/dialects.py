@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
+from gallery.i18n import Message
 from gallery.services.catalog import ModelSpec
 from gallery.services.images_api.errors import RejectedError
 
@@ -46,6 +49,20 @@ def per_image_values(value: OptionValue, *, n: int, name: str) -> list[str]:
     return entries
 
 
+NOT_OFFERED = {
+    "size": gettext_noop("%(model)s does not offer the size %(value)s."),
+    "aspect_ratio": gettext_noop("%(model)s does not offer the aspect ratio %(value)s."),
+    "quality": gettext_noop("%(model)s does not offer the quality %(value)s."),
+    "resolution": gettext_noop("%(model)s does not offer the resolution %(value)s."),
+    "style": gettext_noop("%(model)s does not offer the style %(value)s."),
+    "response_format": gettext_noop("%(model)s does not offer the response format %(value)s."),
+}
+
+
+def _not_offered(option: str, spec: ModelSpec, value: str) -> Message:
+    return Message(NOT_OFFERED[option], model=spec.display_label, value=value)
+
+
 def chunk_sizes(n: int, per_request: int) -> list[int]:
     full, rest = divmod(n, per_request)
     return [per_request] * full + ([rest] if rest else [])
@@ -58,18 +75,30 @@ def build_request_bodies(spec: ModelSpec, request: ImageRequest) -> list[dict[st
     """
     n = request.n
     if not 1 <= n <= spec.max_n:
-        raise RejectedError(f"{spec.display_label} makes 1 to {spec.max_n} images at a time.")
+        raise RejectedError(
+            Message(
+                gettext_noop("%(model)s makes 1 to %(max)s images at a time."),
+                model=spec.display_label,
+                max=spec.max_n,
+            )
+        )
     prompt = request.prompt.strip()
     if not prompt:
-        raise RejectedError("The prompt is empty.")
+        raise RejectedError(Message(gettext_noop("The prompt is empty.")))
     if len(prompt) > spec.prompt_max_chars:
         raise RejectedError(
-            f"The prompt is {len(prompt)} characters long; {spec.display_label} takes at most "
-            f"{spec.prompt_max_chars}."
+            Message(
+                gettext_noop(
+                    "The prompt is %(length)s characters long; %(model)s takes at most %(max)s."
+                ),
+                length=len(prompt),
+                model=spec.display_label,
+                max=spec.prompt_max_chars,
+            )
         )
     size = clean(request.size)
     if size and size not in spec.sizes:
-        raise RejectedError(f"{spec.display_label} does not offer the size {size}.")
+        raise RejectedError(_not_offered("size", spec, size))
     allowed = {
         "aspect_ratio": spec.aspect_ratios,
         "quality": spec.qualities,
@@ -80,21 +109,18 @@ def build_request_bodies(spec: ModelSpec, request: ImageRequest) -> list[dict[st
         entries = per_image_values(getattr(request, name), n=n, name=name)
         for value in entries:
             if value and value not in allowed[name]:
-                label = name.replace("_", " ")
-                raise RejectedError(f"{spec.display_label} does not offer the {label} {value}.")
+                raise RejectedError(_not_offered(name, spec, value))
         options[name] = entries
     style = clean(request.style)
     if style and style not in spec.styles:
-        raise RejectedError(f"{spec.display_label} does not offer the style {style}.")
+        raise RejectedError(_not_offered("style", spec, style))
     # A model with no response_formats (gpt-image) rejects the field and always answers
     # b64_json, so a format asked for anyway is dropped rather than refused.
     response_format = ""
     if spec.response_formats:
         response_format = clean(request.response_format) or spec.default_response_format
         if response_format not in spec.response_formats:
-            raise RejectedError(
-                f"{spec.display_label} does not offer the response format {response_format}."
-            )
+            raise RejectedError(_not_offered("response_format", spec, response_format))
 
     bodies = []
     offset = 0

@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from gallery.i18n import Message
 from gallery.services.images_api.errors import DownloadError
 from gallery.services.images_api.responses import retry_after_seconds
 from gallery.services.images_api.retries import retry_delay
@@ -20,9 +22,11 @@ MAX_REDIRECTS = 3
 DOWNLOAD_DEADLINE_FACTOR = 4
 
 
-def _download_error(message: str, *, retriable: bool = False, **kwargs: Any) -> DownloadError:
+def _download_error(reason: Message, *, retriable: bool = False, **kwargs: Any) -> DownloadError:
     return DownloadError(
-        f"The image could not be downloaded: {message}", retriable=retriable, **kwargs
+        Message(gettext_noop("The image could not be downloaded: %(reason)s"), reason=reason),
+        retriable=retriable,
+        **kwargs,
     )
 
 
@@ -30,21 +34,33 @@ def _read_image_body(response: httpx.Response, *, cap: int, deadline: float) -> 
     status = response.status_code
     if status in (404, 403, 410):
         raise _download_error(
-            f"the link has expired or is not found (HTTP {status}).", status=status
+            Message(
+                gettext_noop("the link has expired or is not found (HTTP %(status)s)."),
+                status=status,
+            ),
+            status=status,
         )
     if status == 429 or status >= 500:
         raise _download_error(
-            f"the image host answered HTTP {status}.",
+            Message(gettext_noop("the image host answered HTTP %(status)s."), status=status),
             status=status,
             retriable=True,
             retry_after=retry_after_seconds(response.headers),
         )
     if status != 200:
-        raise _download_error(f"the image host answered HTTP {status}.", status=status)
+        raise _download_error(
+            Message(gettext_noop("the image host answered HTTP %(status)s."), status=status),
+            status=status,
+        )
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise _download_error(
-            f"the image is {int(declared):,} bytes, over the {cap:,}-byte limit.", status=status
+            Message(
+                gettext_noop("the image is %(size)s bytes, over the %(limit)s-byte limit."),
+                size=f"{int(declared):,}",
+                limit=f"{cap:,}",
+            ),
+            status=status,
         )
     # A BytesIO hands its buffer over on getvalue() without a copy: a list of chunks joined at
     # the end would hold the image twice, ten images at a time.
@@ -54,10 +70,18 @@ def _read_image_body(response: httpx.Response, *, cap: int, deadline: float) -> 
         for chunk in response.iter_bytes():
             received += len(chunk)
             if received > cap:
-                raise _download_error(f"the image is over the {cap:,}-byte limit.", status=status)
+                raise _download_error(
+                    Message(
+                        gettext_noop("the image is over the %(limit)s-byte limit."),
+                        limit=f"{cap:,}",
+                    ),
+                    status=status,
+                )
             if time.monotonic() > deadline:
                 raise _download_error(
-                    "the image host sent it too slowly.", status=status, retriable=True
+                    Message(gettext_noop("the image host sent it too slowly.")),
+                    status=status,
+                    retriable=True,
                 )
             buffer.write(chunk)
     except httpx.TimeoutException as error:
@@ -71,7 +95,7 @@ def _read_image_body(response: httpx.Response, *, cap: int, deadline: float) -> 
     data = buffer.getvalue()
     del buffer
     if not data:
-        raise _download_error("the image host sent nothing.", status=status)
+        raise _download_error(Message(gettext_noop("the image host sent nothing.")), status=status)
     content_type = response.headers.get("content-type", "").split(";")[0].strip()
     return data, content_type.lower()
 
@@ -86,7 +110,9 @@ def _fetch_once(url: str) -> tuple[bytes, str]:
         try:
             parsed = httpx.URL(current)
         except httpx.InvalidURL as error:
-            raise _download_error("the link is not a valid URL.", detail=str(error)) from None
+            raise _download_error(
+                Message(gettext_noop("the link is not a valid URL.")), detail=str(error)
+            ) from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise _download_error(
                 "the link is not an http(s) address.", detail=f"scheme {parsed.scheme!r}"
@@ -98,22 +124,33 @@ def _fetch_once(url: str) -> tuple[bytes, str]:
             response = client.send(request, stream=True, follow_redirects=False)
         except BlockedAddressError as error:
             raise _download_error(
-                "the link points into a private network, which Atelier does not fetch from.",
+                Message(
+                    gettext_noop(
+                        "the link points into a private network, which Atelier does not fetch from."
+                    )
+                ),
                 detail=str(error),
             ) from None
         except httpx.TimeoutException as error:
             raise _download_error(
-                "the image host did not answer in time.", retriable=True, detail=repr(error)
+                Message(gettext_noop("the image host did not answer in time.")),
+                retriable=True,
+                detail=repr(error),
             ) from None
         except httpx.TransportError as error:
             raise _download_error(
-                "the image host could not be reached.", retriable=True, detail=repr(error)
+                Message(gettext_noop("the image host could not be reached.")),
+                retriable=True,
+                detail=repr(error),
             ) from None
         try:
             if response.has_redirect_location:
                 if hop == MAX_REDIRECTS:
                     raise _download_error(
-                        f"the link redirected more than {MAX_REDIRECTS} times.",
+                        Message(
+                            gettext_noop("the link redirected more than %(count)s times."),
+                            count=MAX_REDIRECTS,
+                        ),
                         status=response.status_code,
                     )
                 current = str(parsed.join(response.headers["location"]))

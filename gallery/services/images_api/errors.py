@@ -8,20 +8,41 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
 
+from gallery.i18n import Message
 from gallery.services import catalog
 
 
+def try_again(retry_after: float | None = None) -> Message:
+    """The sentence a retriable error ends with (gallery.services.generations drops it once
+    Atelier stops trying)."""
+    if retry_after is not None and retry_after >= 1:
+        return Message(
+            gettext_noop("Try again in about %(seconds)s seconds."), seconds=f"{retry_after:.0f}"
+        )
+    return Message(gettext_noop("Try again shortly."))
+
+
+TRY_AGAIN_MSGIDS = frozenset({"Try again shortly.", "Try again in about %(seconds)s seconds."})
+
+
 class ImagesAPIError(Exception):
-    """A failure callers can act on: `kind` is stable, `user_message` is safe to show."""
+    """A failure callers can act on: `kind` is stable; `message` is safe to show, a
+    gallery.i18n.Message each viewer reads in their language; `user_message` its English words
+    (logs, tests)."""
 
     kind = "error"
     default_retriable = False
-    default_message = "The image service failed."
+    default_message = gettext_noop("The image service failed.")
+    # A default message that ends with "Try again shortly." (as its own sentence).
+    default_try_again = False
+    # A default message that ends with "Try again shortly." (as its own sentence).
+    default_try_again = False
 
     def __init__(
         self,
-        user_message: str = "",
+        user_message: Message | str = "",
         *,
         status: int | None = None,
         request_id: str = "",
@@ -30,7 +51,14 @@ class ImagesAPIError(Exception):
         detail: str = "",
         code: str = "",
     ) -> None:
-        self.user_message = user_message or self.default_message
+        if isinstance(user_message, str):
+            user_message = Message.plain(user_message) if user_message else None
+        if user_message is None:
+            user_message = Message(self.default_message)
+            if self.default_try_again:
+                user_message = Message.join([user_message, try_again()])
+        self.message: Message = user_message
+        self.user_message = self.message.english()
         self.status = status
         self.request_id = request_id
         self.retriable = self.default_retriable if retriable is None else retriable
@@ -59,7 +87,7 @@ class ImagesAPIError(Exception):
 
 class RejectedError(ImagesAPIError):
     kind = "rejected"
-    default_message = "The image service refused the request."
+    default_message = gettext_noop("The image service refused the request.")
 
     def __init__(self, *args: Any, content_policy: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +96,7 @@ class RejectedError(ImagesAPIError):
 
 class AuthError(ImagesAPIError):
     kind = "auth"
-    default_message = (
+    default_message = gettext_noop(
         "The image service is misconfigured: it did not accept Atelier's credentials. "
         "Ask the operator to check the API key."
     )
@@ -76,7 +104,7 @@ class AuthError(ImagesAPIError):
 
 class QuotaError(ImagesAPIError):
     kind = "quota"
-    default_message = (
+    default_message = gettext_noop(
         "The image service account has run out of credit. Ask the operator to top it up."
     )
 
@@ -84,23 +112,25 @@ class QuotaError(ImagesAPIError):
 class RateLimitedError(ImagesAPIError):
     kind = "rate_limited"
     default_retriable = True
-    default_message = "The image service is busy with too many requests. Try again shortly."
+    default_message = gettext_noop("The image service is busy with too many requests.")
+    default_try_again = True
 
 
 class UnavailableError(ImagesAPIError):
     kind = "unavailable"
     default_retriable = True
-    default_message = "The image service is unavailable right now. Try again shortly."
+    default_message = gettext_noop("The image service is unavailable right now.")
+    default_try_again = True
 
 
 class BadResponseError(ImagesAPIError):
     kind = "bad_response"
-    default_message = "The image service sent back an answer Atelier could not read."
+    default_message = gettext_noop("The image service sent back an answer Atelier could not read.")
 
 
 class DownloadError(ImagesAPIError):
     kind = "download"
-    default_message = "The image could not be downloaded."
+    default_message = gettext_noop("The image could not be downloaded.")
 
 
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-*.]{8,}")

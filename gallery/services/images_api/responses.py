@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from gallery.i18n import Message
 from gallery.services.images_api.errors import (
     AuthError,
     BadResponseError,
@@ -24,6 +26,7 @@ from gallery.services.images_api.errors import (
     RejectedError,
     UnavailableError,
     redact,
+    try_again,
 )
 
 logger = logging.getLogger(__name__)
@@ -319,18 +322,29 @@ def error_for(
         return AuthError(**common)
     if status == 429:
         retry_after = retry_after_seconds(headers)
-        if retry_after is not None and retry_after >= 1:
-            wait = f"Try again in about {retry_after:.0f} seconds."
-        else:
-            wait = "Try again shortly."
         return RateLimitedError(
-            f"The image service is busy with too many requests. {wait}",
+            Message.join(
+                [
+                    Message(gettext_noop("The image service is busy with too many requests.")),
+                    try_again(retry_after),
+                ]
+            ),
             retry_after=retry_after,
             **common,
         )
     if status in (408, 409) or status >= 500:
         return UnavailableError(
-            f"The image service is unavailable right now (HTTP {status}). Try again shortly.",
+            Message.join(
+                [
+                    Message(
+                        gettext_noop(
+                            "The image service is unavailable right now (HTTP %(status)s)."
+                        ),
+                        status=status,
+                    ),
+                    try_again(),
+                ]
+            ),
             retry_after=retry_after_seconds(headers),
             **common,
         )
@@ -340,17 +354,32 @@ def error_for(
             or error_type == "image_generation_user_error"
             or any(word in lowered for word in _POLICY_WORDS)
         )
-        if content_policy:
-            text = "The image service refused this prompt under its content policy"
+        if content_policy and shown:
+            text = Message(
+                gettext_noop(
+                    "The image service refused this prompt under its content policy: %(reason)s"
+                ),
+                reason=shown,
+            )
+        elif content_policy:
+            text = Message(
+                gettext_noop("The image service refused this prompt under its content policy.")
+            )
+        elif shown:
+            text = Message(
+                gettext_noop("The image service refused the request: %(reason)s"), reason=shown
+            )
         else:
-            text = "The image service refused the request"
-        return RejectedError(
-            f"{text}: {shown}" if shown else f"{text}.", content_policy=content_policy, **common
-        )
+            text = Message(gettext_noop("The image service refused the request."))
+        return RejectedError(text, content_policy=content_policy, **common)
     if 300 <= status < 400:
         return BadResponseError(
-            "The image service address redirects elsewhere; the operator should check "
-            "IMAGES_API_BASE_URL.",
+            Message(
+                gettext_noop(
+                    "The image service address redirects elsewhere; the operator should check "
+                    "IMAGES_API_BASE_URL."
+                )
+            ),
             **(common | {"detail": f"redirect to {headers.get('location', '?')}"}),
         )
     return BadResponseError(**common)
@@ -387,10 +416,11 @@ def read_success(answer: Answer, *, requested: int) -> CallOutcome:
         described = describe_body(head)
         if _says_unavailable(head.decode("utf-8", "replace")):
             raise _unavailable_in_200(detail=described, **common)
-        kind = "an HTML page" if described.startswith("an HTML page") else "broken JSON"
-        raise BadResponseError(
-            f"The image service sent back {kind} instead of images.", detail=described, **common
-        )
+        if described.startswith("an HTML page"):
+            said = gettext_noop("The image service sent back an HTML page instead of images.")
+        else:
+            said = gettext_noop("The image service sent back broken JSON instead of images.")
+        raise BadResponseError(Message(said), detail=described, **common)
     if not isinstance(payload, dict):
         raise BadResponseError(detail=f"top level is {type(payload).__name__}", **common)
     if payload.get("error") and not payload.get("data"):
@@ -415,7 +445,9 @@ def read_success(answer: Answer, *, requested: int) -> CallOutcome:
     if not isinstance(data, list):
         raise BadResponseError(detail=f"data is {type(data).__name__}", **common)
     if not data:
-        raise BadResponseError("The image service answered but sent no images.", **common)
+        raise BadResponseError(
+            Message(gettext_noop("The image service answered but sent no images.")), **common
+        )
     if len(data) > requested:
         logger.info(
             "Images API sent %s items for n=%s; keeping %s", len(data), requested, requested
@@ -462,10 +494,15 @@ def _says_unavailable(text: str) -> bool:
 
 def _unavailable_in_200(*, detail: str, **fields: Any) -> UnavailableError:
     said = redact(detail)[:300].strip()
+    if said and not said.startswith("an HTML page"):
+        text = Message(
+            gettext_noop("The image service answered with an error instead of images (%(said)s)."),
+            said=said,
+        )
+    else:
+        text = Message(gettext_noop("The image service answered with an error instead of images."))
     return UnavailableError(
-        "The image service answered with an error instead of images"
-        + (f" ({said})" if said and not said.startswith("an HTML page") else "")
-        + ". Try again shortly.",
+        Message.join([text, try_again()]),
         detail=detail,
         **fields,
     )
@@ -501,8 +538,7 @@ def decode_b64(value: str, *, max_bytes: int | None = None) -> tuple[bytes, str]
     # Four characters carry three bytes; whitespace and a data: prefix only make it smaller.
     if len(value) // 4 * 3 > max_bytes + 3 * 1024:
         raise BadResponseError(
-            f"The image service sent an image over the {max_bytes / 2**20:.0f} MB limit.",
-            detail=f"{len(value):,} characters of base64",
+            _over_the_limit(max_bytes), detail=f"{len(value):,} characters of base64"
         )
     content_type = ""
     if value[:5].lower() == "data:" or value[:1].isspace():
@@ -520,13 +556,18 @@ def decode_b64(value: str, *, max_bytes: int | None = None) -> tuple[bytes, str]
         data = base64.b64decode(compact, altchars=altchars, validate=True)
     except (binascii.Error, ValueError) as error:
         raise BadResponseError(
-            "The image service sent image data that could not be decoded.", detail=str(error)
+            Message(gettext_noop("The image service sent image data that could not be decoded.")),
+            detail=str(error),
         ) from None
     if not data:
-        raise BadResponseError("The image service sent an empty image.")
+        raise BadResponseError(Message(gettext_noop("The image service sent an empty image.")))
     if len(data) > max_bytes:
-        raise BadResponseError(
-            f"The image service sent an image over the {max_bytes / 2**20:.0f} MB limit.",
-            detail=f"{len(data):,} bytes",
-        )
+        raise BadResponseError(_over_the_limit(max_bytes), detail=f"{len(data):,} bytes")
     return data, content_type
+
+
+def _over_the_limit(max_bytes: int) -> Message:
+    return Message(
+        gettext_noop("The image service sent an image over the %(megabytes)s MB limit."),
+        megabytes=f"{max_bytes / 2**20:.0f}",
+    )

@@ -16,15 +16,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from PIL import ExifTags
 from PIL import Image as PILImage
+
+from gallery.i18n import Message
 
 logger = logging.getLogger(__name__)
 
 # The formats the images APIs return. Pillow is told to try only these, so a hostile payload
 # never reaches the parsers of the thirty other formats it knows.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
-ACCEPTED_FORMATS_TEXT = "a PNG, JPEG or WebP image"
 # Pillow calls a JPEG that carries a multi-picture index "MPO"; browsers show it as a JPEG.
 FORMAT_NAMES = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -70,12 +72,18 @@ ORIENTATION_TRANSPOSES = {
 
 
 class InvalidImageError(ValueError):
-    """Bytes that cannot become a gallery image. The message is written for the user."""
+    """Bytes that cannot become a gallery image. `message` is written for the user (a
+    gallery.i18n.Message, read in each viewer's language); str() is its English."""
 
-    def __init__(self, *, index: int, reason: str) -> None:
+    def __init__(self, *, index: int, reason: Message) -> None:
         self.index = index
-        self.reason = reason
-        super().__init__(f"Image {index + 1} could not be read: {reason}.")
+        self.reason = reason.english()  # for logs
+        self.message = Message(
+            gettext_noop("Image %(position)s could not be read: %(reason)s."),
+            position=index + 1,
+            reason=reason,
+        )
+        super().__init__(self.message.english())
 
 
 @dataclass(frozen=True)
@@ -245,10 +253,12 @@ def decode_pixels(*, data: bytes, index: int) -> DecodedImage:
     Raises InvalidImageError for empty, unknown, corrupt, truncated or oversized data.
     """
     if not data:
-        raise InvalidImageError(index=index, reason="no data came back")
+        raise InvalidImageError(index=index, reason=Message(gettext_noop("no data came back")))
     limit = settings.IMAGES_MAX_PIXELS
     _allow_pillow_up_to(limit)
-    too_large = f"it has more pixels than the limit of {limit:,}"
+    too_large = Message(
+        gettext_noop("it has more pixels than the limit of %(limit)s"), limit=f"{limit:,}"
+    )
     try:
         # Never closed: it reads from `data` in memory, and the pixels may be this very object.
         image = PILImage.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
@@ -258,13 +268,22 @@ def decode_pixels(*, data: bytes, index: int) -> DecodedImage:
     # struct.error, ValueError, ...); whatever they raise, the bytes are not an image we keep.
     except Exception as error:
         raise InvalidImageError(
-            index=index, reason=f"the data is not {ACCEPTED_FORMATS_TEXT}"
+            index=index,
+            reason=Message(gettext_noop("the data is not a PNG, JPEG or WebP image")),
         ) from error
 
     format_name = FORMAT_NAMES[image.format or ""]
     width, height = image.size
     if width * height > limit:
-        raise InvalidImageError(index=index, reason=f"it is {width}x{height} pixels, {too_large}")
+        raise InvalidImageError(
+            index=index,
+            reason=Message(
+                gettext_noop("it is %(width)sx%(height)s pixels, %(too_large)s"),
+                width=width,
+                height=height,
+                too_large=too_large,
+            ),
+        )
     original_is_preview = _can_be_its_own_preview(image, format_name=format_name, size=len(data))
     # Only the grid thumbnail is made from the pixels of an original that is its own preview.
     # The boxes are square, so the stored, unturned size asks for as many pixels as the shown one.
@@ -272,7 +291,10 @@ def decode_pixels(*, data: bytes, index: int) -> DecodedImage:
         image.size, THUMBNAIL_SMALL_BOX if original_is_preview else THUMBNAIL_LARGE_BOX
     )
     three_eighths = format_name == "jpeg" and _draft_jpeg(image, needed)
-    truncated = f"the {FORMAT_LABELS[format_name]} data is truncated or corrupt"
+    truncated = Message(
+        gettext_noop("the %(format)s data is truncated or corrupt"),
+        format=FORMAT_LABELS[format_name],
+    )
     try:
         image.load()
     except Exception as error:
