@@ -72,17 +72,19 @@ def test_the_main_flow_in_chinese(page: Page, workers, db):
     page.get_by_label("图片数量").fill("2")
     page.get_by_role("button", name="生成", exact=True).click()
 
-    card = page.locator(".generation-card").first
-    expect(card.locator(".status")).to_have_text(re.compile("排队中|生成中|已完成"))
-    expect(card.locator("img")).to_have_count(2, timeout=30_000)
-    expect(card.locator(".status")).to_have_text("已完成")
-    expect(card.locator(".meta")).to_contain_text("2 张图片")
+    row = page.locator("#queue-list .queue-item").first
+    expect(row).to_contain_text("月光下的水彩狐狸")
+    expect(row.locator(".status")).to_have_text(re.compile("排队中|生成中|已完成"))
+    expect(page.locator("#announcer")).to_contain_text("已排队：月光下的水彩狐狸")
     # The prompt is Chinese on a Chinese page: it needs no lang of its own.
-    expect(card.locator(".prompt")).not_to_have_attribute("lang", re.compile(".*"))
+    expect(row.locator(".queue-prompt")).not_to_have_attribute("lang", re.compile(".*"))
 
-    expect(card.locator("img").first).to_have_attribute("alt", "月光下的水彩狐狸")
-    page.reload()
-    page.locator("#grid .tile a").first.click()
+    # The images slide into the grid, and the finish is announced in Chinese.
+    tiles = page.locator("#grid figure.tile")
+    expect(tiles).to_have_count(2, timeout=30_000)
+    expect(page.locator("#announcer")).to_contain_text("已完成：月光下的水彩狐狸（2 张图片）")
+    expect(tiles.first.locator("img")).to_have_attribute("alt", "月光下的水彩狐狸")
+    tiles.first.locator("a").first.click()
     expect(page.locator("#overlay")).to_be_visible()
     expect(page.get_by_role("link", name="关闭")).to_be_visible()
     expect(page.locator("#overlay")).to_contain_text("模型")
