@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from gallery.models import Comment, Image, Membership
 
@@ -40,13 +41,13 @@ def mentioned_names(body: str) -> set[str]:
 def _clean(body: str, x: float | None, y: float | None) -> tuple[str, float | None, float | None]:
     body = body.strip()
     if not body:
-        raise CommentError("Write something first.")
+        raise CommentError(_("Write something first."))
     if len(body) > MAX_BODY:
         raise CommentError(f"A comment holds at most {MAX_BODY} characters.")
     if (x is None) != (y is None):
-        raise CommentError("A pin needs both coordinates.")
+        raise CommentError(_("A pin needs both coordinates."))
     if x is not None and not (0 <= x <= 1 and 0 <= y <= 1):  # type: ignore[operator]
-        raise CommentError("A pin must be on the image.")
+        raise CommentError(_("A pin must be on the image."))
     return body, x, y
 
 
@@ -73,7 +74,7 @@ def add_comment(
     member may comment). Its mentions are the members its @names name."""
     body, x, y = _clean(body, x, y)
     if image.workspace_id != membership.workspace_id:
-        raise CommentError("That image is not in this workspace.")
+        raise CommentError(_("That image is not in this workspace."))
     with transaction.atomic():
         comment = Comment.objects.create(
             image=image,

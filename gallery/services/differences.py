@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 if TYPE_CHECKING:
     from gallery.models import Generation
 
@@ -18,14 +20,14 @@ WORD_RE = re.compile(r"\S+\s*|\s+")
 UNSET = "\u2013"
 
 # The options the compare page lines up, in this order (then each extra option by name).
-OPTION_FIELDS: tuple[tuple[str, str], ...] = (
-    ("model", "Model"),
-    ("size", "Size"),
-    ("aspect_ratio", "Aspect ratio"),
-    ("quality", "Quality"),
-    ("resolution", "Resolution"),
-    ("response_format", "Response"),
-    ("n", "Images asked"),
+OPTION_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("model", _("Model")),
+    ("size", _("Size")),
+    ("aspect_ratio", _("Aspect ratio")),
+    ("quality", _("Quality")),
+    ("resolution", _("Resolution")),
+    ("response_format", _("Response")),
+    ("n", _("Images asked")),
 )
 
 

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gallery import policy
@@ -69,5 +70,5 @@ def comment_delete(
     request: HtmxHttpRequest, comment: Comment, membership: Membership
 ) -> HttpResponse:
     comments.delete_comment(comment=comment)
-    messages.success(request, "Comment deleted.")
+    messages.success(request, _("Comment deleted."))
     return _to_image(comment.image_id)

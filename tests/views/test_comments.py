@@ -125,3 +125,15 @@ def test_the_image_page_takes_as_many_queries_for_one_comment_as_for_twenty(
     with django_assert_num_queries(len(one.captured_queries)):
         assert client.get(url).status_code == 200
     assert len(one.captured_queries) == PAGE_QUERIES
+
+
+def test_the_thread_and_its_refusals_read_in_chinese(client, team):
+    client.force_login(team["users"]["reviewer"])
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    url = reverse("gallery:comment_add", args=[team["image"].pk])
+    refused = client.post(url, {"body": "off", "x": "2", "y": "0.5"}, follow=True)
+    page = refused.content.decode()
+    assert "标记必须在图片上。" in page
+    assert "还没有评论。" in page
+    assert "添加评论" in page
+    assert "在图片上标记" in page

@@ -66,3 +66,22 @@ def test_the_generation_page_shows_its_remix_tree_with_diffs(user_client, user):
     alone = make_generation(created_by=user, prompt="alone")
     content = user_client.get(reverse("gallery:generation", args=[alone.pk])).content.decode()
     assert 'id="lineage"' not in content
+
+
+def test_compare_and_the_remix_tree_read_in_chinese(user_client, user):
+    first, second = images(user, "a red fox", "a blue fox")
+    second.generation.quality = "high"
+    second.generation.save()
+    second.generation.parent = first.generation
+    second.generation.save()
+    user_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    url = reverse("gallery:compare", args=["ada"])
+    page = user_client.get(url, {"image": [first.pk, second.pk]}).content.decode()
+    assert "<h1" in page
+    assert ">对比</h1>" in page
+    assert f'<th scope="row">质量</th><td>{UNSET}</td><td>high</td>' in page
+    assert "不同的选项" in page
+    assert "图片 2" in page
+    assert "勾选 2 到 4 张图片" in user_client.get(url, {"image": [first.pk]}).content.decode()
+    tree = user_client.get(reverse("gallery:generation", args=[second.generation.pk]))
+    assert "再创作树" in tree.content.decode()
